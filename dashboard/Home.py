@@ -1,0 +1,24 @@
+"""Entry point: ``streamlit run dashboard/Home.py``. Builds the navigation and the shared run picker."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import streamlit as st
+
+import state
+
+st.set_page_config(page_title="IMDB BERT error analysis", page_icon=":material/movie:", layout="wide")
+
+VIEWS = Path(__file__).resolve().parent / "views"
+pages = [
+    st.Page(VIEWS / "overview.py", title="Overview", icon=":material/home:", default=True, url_path="overview"),
+    st.Page(VIEWS / "metrics.py", title="Confusion matrix & metrics", icon=":material/grid_on:", url_path="metrics"),
+    st.Page(VIEWS / "errors.py", title="Error analysis", icon=":material/search:", url_path="errors"),
+    st.Page(VIEWS / "live.py", title="Live inference", icon=":material/keyboard:", url_path="live"),
+    st.Page(VIEWS / "behavior.py", title="Behavioral tests", icon=":material/science:", url_path="behavior"),
+]
+nav = st.navigation(pages)
+state.sidebar_picker()
+nav.run()

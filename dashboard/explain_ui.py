@@ -1,0 +1,75 @@
+"""Attribution widgets shared by the error-analysis and live-inference pages."""
+from __future__ import annotations
+
+import json
+
+import streamlit as st
+
+import state
+from pipeline.explain import DEFAULTS, Attribution, Explainer
+from pipeline.render import attribution_html
+
+METHOD_LABELS = {"grad": "gradient × input (instant)", "ig": "Integrated Gradients (~1 s)",
+                 "shap": "SHAP partition (seconds)"}
+
+
+def methods_for(run) -> list[str]:
+    return ["shap"] if run.run.get("kind") == "baseline" else ["grad", "ig", "shap"]
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _explainer(path: str, stamp: float, method: str) -> Explainer:
+    return Explainer(state.classifier(path, stamp), method)
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def explain_cached(path: str, stamp: float, method: str, text: str) -> dict:
+    """One explanation, cached per (run, method, text) for every session of this server."""
+    return _explainer(path, stamp, method)([text])[0].to_dict()
+
+
+def precomputed(run, review_id: str) -> Attribution | None:
+    ex = run.explanations
+    if ex is None or "id" not in ex.columns:
+        return None
+    rows = ex[ex["id"] == review_id]
+    if rows.empty:
+        return None
+    r = rows.iloc[0]
+    return Attribution(list(r["tokens"]), [float(s) for s in r["scores"]], float(r["base_value"]),
+                       float(r["prob_pos"]), str(r["method"]), json.loads(r["settings"]), str(r["units"]),
+                       None if r["completeness_gap"] != r["completeness_gap"] else float(r["completeness_gap"]),
+                       float(r["seconds"]), bool(r["truncated"]))
+
+
+def show_attribution(run, text: str, review_id: str | None = None, key: str = "attr") -> Attribution | None:
+    """Precomputed attribution when the run has one for ``review_id``, else a method picker + compute."""
+    pre = precomputed(run, review_id) if review_id is not None else None
+    options = methods_for(run)
+    label = "Attribution method" + (" (precomputed SHAP shown first)" if pre is not None else "")
+    choices = (["precomputed"] if pre is not None else []) + options
+    method = st.radio(label, choices, horizontal=True, key=f"{key}_method",
+                      format_func=lambda m: "precomputed" if m == "precomputed" else METHOD_LABELS[m])
+    if method == "precomputed":
+        attr = pre
+    else:
+        try:
+            with st.spinner(f"Computing {METHOD_LABELS[method]}…"):
+                stamp = state._stamp(run.path)
+                attr = Attribution(**explain_cached(str(run.path), stamp, method, text))
+        except Exception as exc:
+            st.error(f"Could not compute attributions: {type(exc).__name__}: {exc}")
+            return None
+    st.html(attribution_html(attr))
+    extra = [f"computed in {attr.seconds:.2f} s"]
+    if attr.completeness_gap is not None:
+        extra.append(f"completeness gap {attr.completeness_gap:.4f} {attr.units}")
+    st.caption(" · ".join(extra) + f" · settings {attr.settings or DEFAULTS.get(attr.method)}")
+    cols = st.columns(2)
+    cols[0].write("**Pushes toward positive**")
+    cols[0].dataframe([{"token": t, "score": round(s, 4)} for t, s in attr.merged_words().top(8, 1)],
+                      hide_index=True, width="stretch")
+    cols[1].write("**Pushes toward negative**")
+    cols[1].dataframe([{"token": t, "score": round(s, 4)} for t, s in attr.merged_words().top(8, -1)],
+                      hide_index=True, width="stretch")
+    return attr

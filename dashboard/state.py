@@ -1,0 +1,133 @@
+"""Shared dashboard state: the run picker and cached access to runs (through ``pipeline.runs`` only).
+
+Run data is cached per (folder, modification time) with ``st.cache_data``, so a rerun never re-reads
+parquet; models are cached once per process with ``st.cache_resource`` and are thread-safe.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from pipeline import runs as R
+
+CREATE_RUN_CMD = "python -m pipeline run --preset demo"
+
+
+def models_dir() -> Path:
+    return Path(os.environ.get("MODELS_DIR", ROOT / "models"))
+
+
+def _stamp(path: Path) -> float:
+    """Changes when the run folder is rewritten or extended (explanations, tags)."""
+    try:
+        return max(p.stat().st_mtime for p in path.iterdir())
+    except (OSError, ValueError):
+        return 0.0
+
+
+@st.cache_data(ttl=10, show_spinner=False)
+def list_runs_cached(root: str) -> list[R.RunInfo]:
+    return R.list_runs(Path(root))
+
+
+@st.cache_data(show_spinner="Loading run…", max_entries=8)
+def _load(path: str, stamp: float) -> R.Run:
+    run = R.load_run(path)
+    p = run.predictions
+    p["snippet"] = p["text"].str.slice(0, 220).str.replace(r"<\s*br\s*/?\s*>", " ", regex=True)
+    p["error_type"] = np.select([(p["pred"] == 1) & (p["label"] == 0), (p["pred"] == 0) & (p["label"] == 1)],
+                                ["FP", "FN"], default="")
+    return run
+
+
+def load(info: R.RunInfo) -> R.Run | None:
+    """The run, or ``None`` after showing why it cannot be read (e.g. deleted while the app was open)."""
+    try:
+        return _load(str(info.path), _stamp(info.path))
+    except (R.RunError, OSError) as exc:
+        st.error(f"Cannot read run **{info.name}**: {exc}. Pick another run in the sidebar, or recreate it "
+                 f"with `{CREATE_RUN_CMD}`.")
+        return None
+
+
+@st.cache_resource(show_spinner="Loading model (once per server)…", max_entries=4)
+def classifier(path: str, stamp: float):
+    return R.load_classifier(path)
+
+
+def get_classifier(run: R.Run):
+    try:
+        return classifier(str(run.path), _stamp(run.path))
+    except Exception as exc:  # a missing/corrupt model folder must not break the page
+        st.error(f"Cannot load the model of run **{run.info.name}**: {exc}")
+        return None
+
+
+def sidebar_picker() -> None:
+    """Runs listed newest first with model, preset, accuracy and date; broken ones with their reason."""
+    infos = list_runs_cached(str(models_dir()))
+    good = [i for i in infos if i.ok]
+    bad = [i for i in infos if not i.ok]
+    st.session_state["runs_ok"] = good
+    with st.sidebar:
+        if not good:
+            st.session_state["run"] = st.session_state["compare"] = None
+        else:
+            names = [i.name for i in good]
+            wanted = st.query_params.get("run")
+            current = st.session_state.get("run_name")
+            default = names.index(wanted) if wanted in names else (names.index(current) if current in names else 0)
+            choice = st.selectbox("Run", names, index=default, format_func=lambda n: good[names.index(n)].label,
+                                  key="run_select")
+            st.session_state["run_name"] = choice
+            st.session_state["run"] = good[names.index(choice)]
+            others = ["(none)"] + [n for n in names if n != choice]
+            cmp_choice = st.selectbox("Compare with", others, key="compare_select",
+                                      format_func=lambda n: n if n == "(none)" else good[names.index(n)].label)
+            st.session_state["compare"] = None if cmp_choice == "(none)" else good[names.index(cmp_choice)]
+        if bad:
+            with st.expander(f"{len(bad)} unusable run folder(s)"):
+                for i in bad:
+                    st.caption(f"**{i.name}** — {i.reason}")
+        st.caption(f"Runs folder: `{models_dir()}`")
+
+
+def current_run() -> R.Run | None:
+    """The picked run, or ``None`` after telling the user how to create one."""
+    info = st.session_state.get("run")
+    if info is None:
+        st.info(f"No complete run in `{models_dir()}` yet. Create one (a few minutes on a laptop):\n\n"
+                f"```\n{CREATE_RUN_CMD}\n```")
+        return None
+    if not info.path.exists():
+        st.error(f"Run **{info.name}** was deleted. Pick another run, or recreate one with `{CREATE_RUN_CMD}`.")
+        list_runs_cached.clear()
+        return None
+    return load(info)
+
+
+def compare_run() -> R.Run | None:
+    info = st.session_state.get("compare")
+    if info is None or not info.path.exists():
+        return None
+    return load(info)
+
+
+def fmt_pct(x) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.2f} %"
+
+
+def tags_frame(run: R.Run) -> pd.DataFrame | None:
+    """Boolean tag columns aligned to predictions by id, when the run has ``tags.parquet``."""
+    if run.tags is None or "id" not in run.tags.columns:
+        return None
+    return run.tags.set_index("id")

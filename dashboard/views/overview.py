@@ -1,0 +1,94 @@
+"""Overview: KPI tiles, comparison deltas, config/hardware/timings, dataset facts, model card."""
+import plotly.express as px
+import streamlit as st
+
+import state
+
+st.title("Overview")
+run = state.current_run()
+if run is None:
+    st.stop()
+cmp = state.compare_run()
+
+o = run.metrics["overall"]
+co = cmp.metrics["overall"] if cmp else None
+cm = o["confusion_matrix"]
+
+
+def delta(key, pct=True, invert=False):
+    if not co or co.get(key) is None or o.get(key) is None:
+        return None
+    d = o[key] - co[key]
+    return f"{100 * d:+.2f} pp vs {cmp.info.name}" if pct else f"{d:+.4f} vs {cmp.info.name}"
+
+
+st.caption(f"Run **{run.info.name}** · model `{run.run['config'].get('model')}` · preset "
+           f"`{run.run['config'].get('preset')}` · {o['n']:,} test reviews · created {run.run.get('created', '?')}")
+c = st.columns(6)
+c[0].metric("Accuracy", state.fmt_pct(o["accuracy"]), delta("accuracy"))
+c[1].metric("F1", state.fmt_pct(o["f1"]), delta("f1"))
+c[2].metric("ROC-AUC", f"{o['roc_auc']:.4f}" if o.get("roc_auc") is not None else "n/a", delta("roc_auc", False))
+c[3].metric("ECE", f"{o['ece']:.4f}", delta("ece", False), delta_color="inverse")
+errors = cm["fp"] + cm["fn"]
+c[4].metric("Errors", f"{errors:,}",
+            f"{errors - co['confusion_matrix']['fp'] - co['confusion_matrix']['fn']:+,} vs {cmp.info.name}" if co else None,
+            delta_color="inverse")
+c[5].metric("FP / FN", f"{cm['fp']:,} / {cm['fn']:,}")
+
+cal = run.metrics.get("calibration", {})
+if cal.get("temperature") not in (None, 1.0):
+    st.caption(f"Probabilities are temperature-scaled (T = {cal['temperature']:.3f}, fitted on validation); "
+               f"test ECE {cal.get('ece_test_before', float('nan')):.4f} before → "
+               f"{cal.get('ece_test_after', float('nan')):.4f} after.")
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Dataset facts")
+    preds = run.predictions
+    window = run.run["config"].get("max_length")
+    share = float(preds["truncated"].mean())
+    st.write(f"{len(preds):,} test reviews, {int(preds['label'].sum()):,} positive. "
+             f"Median length {int(preds['n_tokens'].median())} word-pieces; **{share:.1%}** are longer than the "
+             f"model's window of {window} tokens and were truncated ({run.run['config'].get('truncation')}).")
+    fig = px.histogram(preds.assign(n=preds["n_tokens"].clip(upper=1500)), x="n", color="correct", nbins=60,
+                       labels={"n": "word-pieces per review (capped at 1,500)", "correct": "correct"},
+                       color_discrete_map={True: "#2563eb", False: "#dc2626"}, height=320)
+    if window:
+        fig.add_vline(x=window, line_dash="dash", annotation_text=f"window {window}")
+    fig.update_layout(margin=dict(l=10, r=10, t=30, b=10), bargap=0.05)
+    st.plotly_chart(fig, width="stretch")
+with right:
+    st.subheader("Configuration, hardware, timings")
+    t = run.run.get("timings", {})
+    rows = []
+    for stage, v in t.items():
+        if isinstance(v, dict):
+            rate = v.get("samples_per_s") or v.get("reviews_per_s")
+            rows.append({"stage": stage, "seconds": v.get("seconds"), "per second": rate})
+    if rows:
+        st.dataframe(rows, hide_index=True, width="stretch")
+    hw = run.run.get("hardware", {})
+    st.write(f"Hardware: {hw.get('cpu', '?')} · {hw.get('cores', '?')} cores · GPUs: "
+             f"{', '.join(hw.get('gpus', [])) or 'none'}")
+    with st.expander("Resolved config"):
+        st.json(run.run.get("config", {}))
+    with st.expander("Versions, git commit, data fingerprint"):
+        st.json({"versions": run.run.get("versions"), "git_commit": run.run.get("git_commit"),
+                 "data": run.run.get("data")})
+
+if cmp:
+    st.subheader(f"Side by side: {run.info.name} vs {cmp.info.name}")
+    keys = ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "brier", "ece"]
+    table = [{"metric": k, run.info.name: o.get(k), cmp.info.name: co.get(k),
+              "difference": (o[k] - co[k]) if o.get(k) is not None and co.get(k) is not None else None}
+             for k in keys]
+    st.dataframe(table, hide_index=True, width="stretch")
+    if len(preds) == len(cmp.predictions):
+        both = preds[["id", "correct"]].merge(cmp.predictions[["id", "correct"]], on="id", suffixes=("", "_cmp"))
+        st.write(f"On the {len(both):,} shared reviews: both wrong **{int((~both.correct & ~both.correct_cmp).sum()):,}**, "
+                 f"only this run wrong **{int((~both.correct & both.correct_cmp).sum()):,}**, only "
+                 f"{cmp.info.name} wrong **{int((both.correct & ~both.correct_cmp).sum()):,}**.")
+
+with st.expander("Model card (README.md of the run)"):
+    card = run.model_card.split("---", 2)[-1] if run.model_card.startswith("---") else run.model_card
+    st.markdown(card)

@@ -1,0 +1,50 @@
+"""HTML for attributions and reviews. Every piece of user text is escaped: a review holding ``<script>``
+shows as text, never runs."""
+from __future__ import annotations
+
+import html
+import re
+
+from .explain import Attribution
+
+_BR = re.compile(r"(?:&lt;|<)\s*br\s*/?\s*(?:&gt;|>)", re.I)
+
+
+def safe_review_html(raw: str) -> str:
+    """The raw review, escaped, with IMDB's ``<br />`` shown as line breaks (the only markup we render)."""
+    return _BR.sub("<br>", html.escape(raw))
+
+
+def _colour(score: float, scale: float) -> str:
+    """Blue for positive push, red for negative, alpha by magnitude (centred at zero)."""
+    a = min(abs(score) / scale, 1.0) * 0.85 if scale > 0 else 0.0
+    rgb = "37,99,235" if score > 0 else "220,38,38"
+    return f"rgba({rgb},{a:.3f})"
+
+
+def attribution_html(attr: Attribution, merge_words: bool = True, max_tokens: int = 4000) -> str:
+    """Tokens on a red (→ negative) / blue (→ positive) scale centred at zero, with a legend and a
+    tooltip per token giving its score. Scale: the largest absolute score in this text."""
+    a = attr.merged_words() if merge_words else attr
+    toks, scores = a.tokens[:max_tokens], a.scores[:max_tokens]
+    scale = max((abs(s) for s in scores), default=0.0)
+    spans = []
+    for t, s in zip(toks, scores):
+        label = html.escape(t)
+        glue = t.startswith("##") and not merge_words
+        if glue:
+            label = html.escape(t[2:])
+        spans.append(("" if glue else " ") +
+                     f'<span title="{html.escape(t)}: {s:+.4f} {a.units}" '
+                     f'style="background:{_colour(s, scale)};border-radius:3px;padding:1px 2px">{label}</span>')
+    more = f" <em>… {len(a.tokens) - max_tokens} more tokens</em>" if len(a.tokens) > max_tokens else ""
+    legend = (
+        '<div style="font-size:0.8em;margin-bottom:6px;color:#555">'
+        f'<span style="background:{_colour(-1, 1)};padding:1px 6px;border-radius:3px">pushes negative</span> '
+        f'<span style="background:{_colour(1, 1)};padding:1px 6px;border-radius:3px">pushes positive</span> '
+        f'&nbsp;method {html.escape(attr.method)}, scores in {html.escape(attr.units)}, max |score| {scale:.3g}; '
+        f'P(positive) {attr.prob_pos:.3f}'
+        + (" · truncated: only the part the model sees is shown" if attr.truncated else "")
+        + "</div>")
+    return (f'<div class="attribution" style="line-height:1.9;font-family:sans-serif">{legend}'
+            f'<div>{"".join(spans).strip()}{more}</div></div>')
