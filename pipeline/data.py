@@ -49,6 +49,7 @@ class Splits:
 _BR = re.compile(r"<\s*br\s*/?\s*>", re.I)
 _TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
 _WS = re.compile(r"[ \t\r\f\v]+")
+_NL = re.compile(r"\s*\n\s*")
 
 
 def clean_text(text: str) -> str:
@@ -59,7 +60,7 @@ def clean_text(text: str) -> str:
     text = _BR.sub("\n", text)
     text = _TAG.sub(" ", text)
     text = html.unescape(text)
-    return _WS.sub(" ", text).strip()
+    return _NL.sub("\n", _WS.sub(" ", text)).strip()
 
 
 def _standardize(df: pd.DataFrame, split: str, origin: str) -> pd.DataFrame:
@@ -160,8 +161,10 @@ def load_raw(data: str | None = None) -> tuple[dict[str, pd.DataFrame], str]:
         if (root / "aclImdb").is_dir():
             root = root / "aclImdb"
         if (root / "train.parquet").is_file() and (root / "test.parquet").is_file():
-            frames = _with_datasets("parquet", {"train": str(root / "train.parquet"),
-                                                "test": str(root / "test.parquet")}, str(root))
+            # one load per file: a schema problem in one split must be reported on its own
+            frames = {split: _with_datasets("parquet", {"train": str(root / f"{split}.parquet")},
+                                            str(root / f"{split}.parquet"))["train"]
+                      for split in ("train", "test")}
         elif (root / "train" / "pos").is_dir():
             frames = _load_aclimdb(root)
         else:

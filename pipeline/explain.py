@@ -175,7 +175,7 @@ class Explainer:
             else:
                 masker = shap.maskers.Text(r"\W+")
             self._shap = shap.Explainer(lambda xs: self.clf.predict_proba(list(xs)), masker,
-                                        algorithm="partition", output_names=["positive"], seed=0)
+                                        algorithm="partition", seed=0)
         return self._shap
 
     def _explain_shap(self, text: str) -> Attribution:
@@ -192,7 +192,8 @@ class Explainer:
         prev = " "
         for t, v in zip(data, vals):
             t = str(t)
-            if t.strip() == "":
+            if t.strip() == "":  # [CLS]/[SEP] and bare spaces: not words; their share joins the base value
+                base += float(v)
                 prev = t or prev
                 continue
             # SHAP's pieces carry their spaces: a piece glued to an alphanumeric one is a word-piece

@@ -292,7 +292,7 @@ class TFClassifier:
         with self._lock:
             with tf.GradientTape() as tape:
                 tape.watch(emb_t)
-                logits = tf.cast(self.model(inputs_embeds=emb_t, attention_mask=tf.constant(mask),
+                logits = tf.cast(self.model(input_ids=None, inputs_embeds=emb_t, attention_mask=tf.constant(mask),
                                             training=False).logits, tf.float32) / self.temperature
                 margin = logits[:, target] - logits[:, 1 - target]
             grads = tape.gradient(margin, emb_t)

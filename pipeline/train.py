@@ -57,6 +57,7 @@ def fine_tune(cfg: RunConfig, splits: Splits, workdir: Path, resume: bool = Fals
     M.set_seed(cfg.seed)
     with devices["strategy"].scope():
         tok, mdl = build(cfg)
+        mdl(mdl.dummy_inputs, training=False)  # build weights now: BackupAndRestore needs a built model
     t0 = time.perf_counter()
     tr = M.encode(splits.train["text"], tok, cfg.max_length, cfg.truncation, cfg.head_len)
     va = M.encode(splits.val["text"], tok, cfg.max_length, cfg.truncation, cfg.head_len)

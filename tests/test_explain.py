@@ -1,0 +1,96 @@
+"""Attributions on a tiny BERT that learned the synthetic task: faithfulness, determinism, edge cases."""
+import numpy as np
+import pytest
+
+from pipeline.explain import Attribution, Explainer
+from pipeline.render import attribution_html, safe_review_html
+from tests.conftest import NEG_WORDS, POS_WORDS, synthetic_reviews
+
+
+@pytest.fixture(scope="module")
+def clf(synthetic_run):
+    from pipeline.runs import load_classifier, load_run
+
+    assert load_run(synthetic_run).metrics["overall"]["accuracy"] > 0.95  # the model really learned the task
+    return load_classifier(synthetic_run)
+
+
+def _remove_words(text: str, words: set[str]) -> str:
+    return " ".join(w for w in text.split() if w.strip(".,").lower() not in words)
+
+
+@pytest.mark.parametrize("method", ["grad", "ig", "shap"])
+def test_deletion_check(clf, method):
+    """Removing the top-2 words by attribution moves P(positive) more than removing 2 random words."""
+    ex = Explainer(clf, method, **({"max_evals": 200} if method == "shap" else {}))
+    texts = synthetic_reviews(12, 9)["text"].tolist()
+    rng = np.random.default_rng(0)
+    drop_top, drop_rand = [], []
+    for text in texts:
+        [a] = ex([text])
+        words = a.merged_words()
+        p0 = clf.predict_proba([text])[0]
+        sign = 1 if p0 >= 0.5 else -1  # words supporting the current prediction
+        order = np.argsort(-sign * np.asarray(words.scores))
+        top = {words.tokens[i].lower() for i in order[:2]}
+        rand = set(rng.choice([w.strip(".,").lower() for w in text.split()], 2, replace=False))
+        drop_top.append(abs(p0 - clf.predict_proba([_remove_words(text, top)])[0]))
+        drop_rand.append(abs(p0 - clf.predict_proba([_remove_words(text, rand)])[0]))
+    assert np.mean(drop_top) > np.mean(drop_rand) + 0.1
+
+
+def test_sentiment_words_get_the_largest_scores(clf):
+    [a] = Explainer(clf, "ig")(["It runs about two hours. The film was superb and the acting was wonderful."])
+    top = [t for t, _ in a.merged_words().top(2, 1)]
+    assert set(top) <= set(POS_WORDS) | {"superb", "wonderful"}
+    assert a.completeness_gap is not None and a.completeness_gap < 0.1 * max(1.0, abs(sum(a.scores)))
+
+
+def test_ig_completeness_improves_with_steps(clf):
+    text = "The film was dreadful and the acting was lazy. My friend came along."
+    gaps = [Explainer(clf, "ig", steps=s)([text])[0].completeness_gap for s in (2, 48)]
+    assert gaps[1] <= gaps[0] + 1e-6
+
+
+def test_deterministic_and_edge_cases(clf):
+    ex = Explainer(clf, "shap", max_evals=100)
+    text = "The film was awful and the acting was dull."
+    a1, a2 = ex([text])[0], ex([text])[0]
+    assert a1.tokens == a2.tokens and np.allclose(a1.scores, a2.scores)
+    assert abs(sum(a1.scores) + a1.base_value - a1.prob_pos) < 1e-3  # SHAP efficiency
+    for method in ("grad", "ig", "shap"):
+        e = Explainer(clf, method)
+        [empty] = e([""])
+        [one] = e(["superb"])
+        assert isinstance(empty, Attribution) and 0 <= empty.prob_pos <= 1
+        assert one.merged_words().tokens == ["superb"] and len(one.scores) == 1
+
+
+def test_long_review_explains_only_what_the_model_sees(clf):
+    text = "The film was dull. " * 100 + "The ending was wonderful."
+    ex = Explainer(clf, "grad")
+    [a] = ex([text])
+    assert a.truncated and len(a.tokens) == 46  # 48-token window minus [CLS]/[SEP]
+    vis, trunc = ex.visible_text(text)
+    assert trunc and " … " in vis and vis.endswith("wonderful.")
+
+
+def test_html_escapes_user_text():
+    a = Attribution(["<script>alert(1)</script>", "great", "##ly"], [0.5, -0.2, 0.1], 0.5, 0.9, "grad", units="logit")
+    h = attribution_html(a)
+    assert "<script>" not in h and "&lt;script&gt;" in h
+    assert "greatly" in h and "rgba(37,99,235" in h and "rgba(220,38,38" in h  # blue and red
+    assert "pushes positive" in h and 'title="' in h
+    s = safe_review_html('Nice<br /><br /><img src=x onerror="alert(1)">')
+    assert "<img" not in s and s.count("<br>") == 2
+
+
+def test_baseline_supports_shap_only(baseline_run):
+    from pipeline.runs import load_classifier
+
+    base = load_classifier(baseline_run)
+    with pytest.raises(ValueError, match="needs a transformer"):
+        Explainer(base, "ig")
+    [a] = Explainer(base, "shap", max_evals=100)(["A wonderful film, but the ending was awful."])
+    scores = dict(zip(a.tokens, a.scores))
+    assert scores["wonderful"] > 0 > scores["awful"]

@@ -1,0 +1,104 @@
+"""Tokenization/truncation, bucketing, the packaged MiniLM, and training a tiny BERT."""
+import numpy as np
+import pytest
+
+from pipeline import model as M
+
+
+def test_truncate_ids_modes():
+    ids = list(range(100))
+    assert M.truncate_ids(ids, 12, "head", 3) == list(range(10))
+    assert M.truncate_ids(ids, 12, "tail", 3) == list(range(90, 100))
+    assert M.truncate_ids(ids, 12, "head+tail", 3) == [0, 1, 2] + list(range(93, 100))
+    assert M.truncate_ids(ids[:5], 12, "head+tail", 3) == [0, 1, 2, 3, 4]  # short: untouched
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return M.load_tokenizer("minilm")
+
+
+def test_encode_reports_truncation_and_keeps_ending(tokenizer):
+    long = "terrible " * 300 + "but the ending is wonderful"
+    enc = M.encode([long, "short and sweet <br /> fun"], tokenizer, 64, "head+tail", 16)
+    assert [len(x) for x in enc.ids] == [64, 6]  # short, and, sweet, fun + [CLS]/[SEP]
+    assert enc.truncated.tolist() == [True, False]
+    assert enc.n_tokens[0] == 307  # 300 + 5 words + [CLS]/[SEP]
+    toks = tokenizer.convert_ids_to_tokens(enc.ids[0].tolist())
+    assert toks[0] == "[CLS]" and toks[-1] == "[SEP]" and toks[-2] == "wonderful"
+    assert "<" not in tokenizer.decode(enc.ids[1])  # markup cleaned before tokenizing
+
+
+def test_bucketed_batches_pad_little(tokenizer):
+    rng = np.random.default_rng(0)
+    ids = [np.arange(1, int(n) + 1, dtype=np.int32) for n in rng.integers(5, 200, size=300)]
+    labels = np.arange(300) % 2
+    ds = M.train_dataset(ids, labels, 16, [32, 64, 128], seed=0)
+    real = padded = seen = 0
+    for x, y in ds:
+        seen += int(y.shape[0])
+        real += int(x["attention_mask"].numpy().sum())
+        padded += int(np.prod(x["input_ids"].shape))
+        assert (x["attention_mask"].numpy() == (x["input_ids"].numpy() != 0)).all()
+    fixed = 0
+    for x, _ in M.train_dataset(ids, labels, 16, [], seed=0, fixed_length=200):
+        fixed += int(np.prod(x["input_ids"].shape))
+    assert seen == 300
+    assert padded < 0.75 * fixed  # buckets: far less padding than padding everything to the max
+    assert real / padded > 0.7
+
+
+def test_length_sorted_batches_cover_every_row_once():
+    ids = [np.ones(n, dtype=np.int32) for n in (5, 50, 3, 20, 9)]
+    seen = []
+    for pos, batch, mask in M.length_sorted_batches(ids, 2):
+        seen.extend(pos.tolist())
+        assert batch.shape[1] % 8 == 0 and mask.sum() == sum(len(ids[p]) for p in pos)
+    assert sorted(seen) == [0, 1, 2, 3, 4]
+
+
+def test_packaged_minilm_loads_real_weights(tokenizer):
+    from safetensors.numpy import load_file
+
+    mdl = M.load_model("minilm")
+    assert mdl.config.num_hidden_layers == 6 and mdl.config.hidden_size == 384
+    assert mdl.config.id2label == {0: "negative", 1: "positive"}
+    state = load_file(str(M.packaged_minilm_dir() / "model.safetensors"))
+    np.testing.assert_allclose(mdl.get_input_embeddings().weight.numpy(),
+                               state["embeddings.word_embeddings.weight"], rtol=0, atol=0)
+    # The encoder is the real sentence embedder: paraphrases are closer than unrelated sentences.
+    sents = ["The movie was fantastic.", "That film was wonderful.", "The stock market fell sharply today."]
+    enc = tokenizer(sents, padding=True, return_tensors="tf")
+    h = mdl.bert(**enc).last_hidden_state.numpy()
+    m = enc["attention_mask"].numpy()[..., None]
+    e = (h * m).sum(1) / m.sum(1)
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    assert e[0] @ e[1] > e[0] @ e[2] + 0.2
+
+
+def test_tiny_bert_trains(tokenizer):
+    import tensorflow as tf
+
+    from tests.conftest import synthetic_reviews
+
+    df = synthetic_reviews(512, 3)
+    enc = M.encode(df["text"], tokenizer, 48, "head+tail", 8)
+    mdl = M.tiny_bert(tokenizer.vocab_size, seed=0)
+    M.compile_model(mdl, tf.keras.optimizers.Adam(3e-3))
+    ds = M.train_dataset(enc.ids, df["label"].to_numpy(), 16, [32], seed=0)
+    hist = mdl.fit(ds, epochs=5, verbose=0)
+    assert hist.history["loss"][0] > 0.6 and hist.history["loss"][-1] < 0.3
+    clf = M.TFClassifier(mdl, tokenizer, 48, "head+tail", 8)
+    p = clf.predict_proba(["The film was superb and the acting was wonderful.",
+                           "The film was dreadful and the acting was horrible."])
+    assert p[0] > 0.5 > p[1]
+
+
+def test_classifier_handles_empty_batch_and_temperature(tokenizer):
+    mdl = M.tiny_bert(tokenizer.vocab_size, seed=1)
+    clf = M.TFClassifier(mdl, tokenizer, 32, "head", 0)
+    assert clf.predict_proba([]).shape == (0,)
+    logits = clf.logits(["a fine film", "a poor film"])
+    p1 = M.logits_to_prob(logits, 1.0)
+    p_hot = M.logits_to_prob(logits, 0.1)
+    assert np.all(np.abs(p_hot - 0.5) >= np.abs(p1 - 0.5))  # lower temperature: more confident

@@ -1,0 +1,156 @@
+"""Run folders end to end: run/evaluate/predict/baseline through the CLI, schema, atomicity, errors."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline import runs as R
+from pipeline.cli import main
+from pipeline.config import PRESETS, resolve_config
+from pipeline.metrics import expected_calibration_error, fit_temperature
+
+
+def test_run_folder_schema(imdb_run):
+    files = {p.name for p in imdb_run.iterdir()}
+    assert {"model", "predictions.parquet", "metrics.json", "run.json", "README.md", "COMPLETE"} <= files
+    assert "checkpoints" not in files  # training state is dropped from a finished run
+    preds = pd.read_parquet(imdb_run / "predictions.parquet")
+    assert list(preds.columns) == list(R.PREDICTION_COLUMNS)
+    assert len(preds) == 300 and preds["id"].is_unique
+    assert ((preds["prob_pos"] >= 0.5) == (preds["pred"] == 1)).all()
+    assert (preds["correct"] == (preds["pred"] == preds["label"])).all()
+    assert np.allclose(preds["confidence"], np.maximum(preds["prob_pos"], 1 - preds["prob_pos"]))
+    assert (preds["truncated"] == (preds["n_tokens"] > 64)).all()
+    m = json.loads((imdb_run / "metrics.json").read_text())
+    o = m["overall"]
+    assert o["accuracy"] == pytest.approx(preds["correct"].mean())
+    assert sum(o["confusion_matrix"].values()) == 300
+    for k in ("precision", "recall", "f1", "roc_auc", "log_loss", "brier", "ece"):
+        assert o[k] is not None
+    assert set(m["slices"]) == {"length", "truncated", "rating"}
+    assert m["calibration"]["temperature"] > 0
+    run = json.loads((imdb_run / "run.json").read_text())
+    assert run["config"]["max_length"] == 64 and run["versions"]["tensorflow"]
+    assert run["data"]["test"]["rows"] == 300 and len(run["data"]["test"]["sha256"]) == 16
+    assert run["timings"]["train"]["samples_per_s"] > 0 and run["hardware"]["cores"] >= 1
+    card = (imdb_run / "README.md").read_text()
+    assert card.startswith("---\n") and "model-index:" in card and "accuracy" in card
+    info = R.inspect_run(imdb_run)
+    assert info.ok and info.accuracy == pytest.approx(o["accuracy"])
+
+
+def test_saved_model_loads_with_auto_class_and_predicts_like_the_run(imdb_run):
+    from transformers import TFAutoModelForSequenceClassification
+
+    mdl = TFAutoModelForSequenceClassification.from_pretrained(str(imdb_run / "model"))
+    assert mdl.config.id2label[1] == "positive"
+    clf = R.load_classifier(imdb_run)
+    preds = pd.read_parquet(imdb_run / "predictions.parquet").head(20)
+    np.testing.assert_allclose(clf.predict_proba(preds["text"].tolist()), preds["prob_pos"], atol=2e-4)
+
+
+def test_crash_never_leaves_a_run_that_looks_whole(tmp_path):
+    w = R.RunWriter(tmp_path, "half")
+    w.write_json("run.json", {"config": {}})
+    with pytest.raises(R.RunError, match="missing"):
+        w.finish()
+    assert not (tmp_path / "half").exists()
+    [info] = R.list_runs(tmp_path)
+    assert not info.ok and "incomplete" in info.reason
+    with pytest.raises(R.RunError, match="--resume"):
+        R.RunWriter(tmp_path, "half")
+    with pytest.raises(R.RunError, match="incomplete"):
+        R.load_run(tmp_path / "half.partial")
+
+
+def test_broken_runs_are_listed_with_reasons(tmp_path, imdb_run):
+    import shutil
+
+    shutil.copytree(imdb_run, tmp_path / "gone", ignore=shutil.ignore_patterns("model"))
+    (tmp_path / "gone" / "metrics.json").unlink()
+    shutil.copytree(imdb_run, tmp_path / "garbled", ignore=shutil.ignore_patterns("model"))
+    (tmp_path / "garbled" / "run.json").write_text("{not json")
+    shutil.copytree(imdb_run, tmp_path / "good", ignore=shutil.ignore_patterns("model"))
+    infos = {i.name: i for i in R.list_runs(tmp_path)}
+    assert infos["good"].ok
+    assert "missing metrics.json" in infos["gone"].reason
+    assert "unreadable" in infos["garbled"].reason
+    assert list(infos)[0] == "good"  # usable runs first
+
+
+def test_atomic_write_leaves_old_file_on_failure(tmp_path):
+    p = tmp_path / "x.json"
+    R.atomic_write_json(p, {"a": 1})
+    with pytest.raises(TypeError):
+        R.atomic_write_json(p, {"a": object()})
+    assert json.loads(p.read_text()) == {"a": 1}
+    assert [f.name for f in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_evaluate_existing_model_folder(imdb_run, imdb_dir, models_dir):
+    rc = main(["evaluate", "--model", str(imdb_run / "model"), "--data", str(imdb_dir), "--test-size", "200",
+               "--train-size", "400", "--max-length", "64", "--name", "eval-fixture", "--models-dir",
+               str(models_dir)])
+    assert rc == 0
+    run = R.load_run(models_dir / "eval-fixture")
+    assert run.run["kind"] == "evaluated" and len(run.predictions) == 200
+    assert run.metrics["overall"]["n"] == 200
+
+
+def test_predict_scores_a_file(imdb_run, tmp_path, capsys):
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"review": ["Loved it, superb!", "Awful. Boring.", "  "], "who": ["a", "b", "c"]}).to_csv(src, index=False)
+    out = tmp_path / "out.parquet"
+    assert main(["predict", "--run", str(imdb_run), "--input", str(src), "--output", str(out)]) == 0
+    df = pd.read_parquet(out)
+    assert len(df) == 2 and set(df.columns) >= {"id", "text", "who", "prob_pos", "pred", "pred_label"}
+    assert df["prob_pos"].between(0, 1).all()
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe\x00bad")
+    assert main(["predict", "--run", str(imdb_run), "--input", str(bad), "--output", str(out)]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_baseline_run(baseline_run):
+    run = R.load_run(baseline_run)
+    assert run.run["kind"] == "baseline" and (baseline_run / "baseline" / "model.skops").is_file()
+    assert run.metrics["overall"]["accuracy"] > 0.7  # 1,800 training reviews are enough for TF-IDF
+    clf = R.load_classifier(baseline_run)
+    p = clf.predict_proba(["An absolutely wonderful, moving film. Superb acting.", "Awful, boring, a waste of time."])
+    assert p[0] > 0.5 > p[1]
+
+
+def test_cli_errors_are_one_line(capsys, tmp_path):
+    assert main(["run", "--data", str(tmp_path / "missing"), "--models-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: data folder not found") and "Traceback" not in err
+    assert main(["run", "--set", "nonsense=1", "--models-dir", str(tmp_path)]) == 2
+    assert "unknown config field" in capsys.readouterr().err
+    assert main(["run", "--max-length", "4000", "--models-dir", str(tmp_path)]) == 2
+    assert "max_length" in capsys.readouterr().err
+
+
+def test_config_layers(tmp_path):
+    f = tmp_path / "c.yaml"
+    f.write_text("epochs: 2\nlearning_rate: 3.0e-5\n")
+    cfg = resolve_config("seed", str(f), {"batch_size": "4", "truncation": None})
+    assert (cfg.model, cfg.max_length, cfg.truncation) == ("bert-base-uncased", 128, "head")
+    assert (cfg.epochs, cfg.learning_rate, cfg.batch_size) == (2, 3e-5, 4)
+    t = tmp_path / "c.toml"
+    t.write_text('truncation = "tail"\n')
+    assert resolve_config("best", str(t)).truncation == "tail"
+    assert PRESETS["best"]["max_length"] == 512
+
+
+def test_temperature_scaling_reduces_ece():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 5000)
+    true_margin = np.where(y == 1, 1.0, -1.0) + rng.normal(0, 1.2, 5000)
+    logits = np.stack([np.zeros(5000), true_margin * 4], 1)  # overconfident by 4x
+    t = fit_temperature(logits, y)
+    # Bayes-optimal log-odds are 2m/σ² = 1.39 m, so the right temperature is 4 / 1.39 = 2.88
+    assert abs(t - 4 * 1.2 ** 2 / 2) < 0.25
+    p_raw = 1 / (1 + np.exp(-logits[:, 1]))
+    p_cal = 1 / (1 + np.exp(-logits[:, 1] / t))
+    assert expected_calibration_error(y, p_cal) < expected_calibration_error(y, p_raw) / 3
