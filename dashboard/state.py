@@ -29,14 +29,22 @@ def models_dir() -> Path:
 def _stamp(path: Path) -> float:
     """Changes when the run folder is rewritten or extended (explanations, tags)."""
     try:
-        return max(p.stat().st_mtime for p in path.iterdir())
+        return max([path.stat().st_mtime] + [p.stat().st_mtime for p in path.iterdir()])
     except (OSError, ValueError):
         return 0.0
 
 
-@st.cache_data(ttl=10, show_spinner=False)
-def list_runs_cached(root: str) -> list[R.RunInfo]:
+@st.cache_data(ttl=30, show_spinner=False)
+def list_runs_cached(root: str, dir_mtime: float) -> list[R.RunInfo]:
+    """Keyed by the folder's mtime: a run added, published or deleted shows up at the next rerun."""
     return R.list_runs(Path(root))
+
+
+def _dir_mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 @st.cache_data(show_spinner="Loading run…", max_entries=8)
@@ -74,7 +82,7 @@ def get_classifier(run: R.Run):
 
 def sidebar_picker() -> None:
     """Runs listed newest first with model, preset, accuracy and date; broken ones with their reason."""
-    infos = list_runs_cached(str(models_dir()))
+    infos = list_runs_cached(str(models_dir()), _dir_mtime(models_dir()))
     good = [i for i in infos if i.ok]
     bad = [i for i in infos if not i.ok]
     st.session_state["runs_ok"] = good
@@ -85,6 +93,10 @@ def sidebar_picker() -> None:
             names = [i.name for i in good]
             wanted = st.query_params.get("run")
             current = st.session_state.get("run_name")
+            if current and current not in names:
+                why = next((i.reason for i in bad if i.name == current), "deleted")
+                st.warning(f"Run **{current}** is no longer available ({why}); showing another run.")
+                st.session_state.pop("run_select", None)
             default = names.index(wanted) if wanted in names else (names.index(current) if current in names else 0)
             choice = st.selectbox("Run", names, index=default, format_func=lambda n: good[names.index(n)].label,
                                   key="run_select")
@@ -110,7 +122,6 @@ def current_run() -> R.Run | None:
         return None
     if not info.path.exists():
         st.error(f"Run **{info.name}** was deleted. Pick another run, or recreate one with `{CREATE_RUN_CMD}`.")
-        list_runs_cached.clear()
         return None
     return load(info)
 

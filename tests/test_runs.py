@@ -33,6 +33,8 @@ def test_run_folder_schema(imdb_run):
     run = json.loads((imdb_run / "run.json").read_text())
     assert run["config"]["max_length"] == 64 and run["versions"]["tensorflow"]
     assert run["data"]["test"]["rows"] == 300 and len(run["data"]["test"]["sha256"]) == 16
+    assert run["best_epoch"] in (1, 2, 3) and len(run["history"]["val_accuracy"]) == 3
+    assert o["accuracy"] > 0.6  # the tiny model learned something
     assert run["timings"]["train"]["samples_per_s"] > 0 and run["hardware"]["cores"] >= 1
     card = (imdb_run / "README.md").read_text()
     assert card.startswith("---\n") and "model-index:" in card and "accuracy" in card
