@@ -210,3 +210,95 @@ def cache_key(run_name: str, text: str, method: str, settings: dict) -> str:
     """Stable key for one explanation (used by the precompute file and the dashboard cache)."""
     h = hashlib.sha256(f"{run_name}\x1f{method}\x1f{sorted(settings.items())}\x1f{text}".encode()).hexdigest()
     return h[:24]
+
+
+# ---------------------------------------------------------------- precompute (python -m pipeline explain)
+
+
+def precompute(run_dir: str | Path, method: str = "shap", errors: int = 200, correct: int = 50,
+               seed: int = 0, flush_every: int = 10, **settings) -> Path:
+    """Explain the ``errors`` most confident errors plus ``correct`` random correct predictions and write
+    ``explanations.parquet`` into the run. Resumable: ids already explained with this method are skipped,
+    and the file is rewritten atomically every ``flush_every`` reviews."""
+    import json
+
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from .runs import atomic_write_parquet, load_run
+
+    run = load_run(run_dir)
+    preds = run.predictions
+    wrong = preds[~preds["correct"]].sort_values("confidence", ascending=False).head(errors)
+    right = preds[preds["correct"]]
+    right = right.sample(min(correct, len(right)), random_state=seed) if correct else right.head(0)
+    todo = pd.concat([wrong, right])
+    out_path = Path(run_dir) / "explanations.parquet"
+    done = run.explanations if run.explanations is not None else pd.DataFrame()
+    if not done.empty:
+        done = done[done["method"] == method]
+        todo = todo[~todo["id"].isin(set(done["id"]))]
+    rows = done.to_dict("records") if not done.empty else []
+    explainer = Explainer.from_run(run_dir, method, **settings)
+    with tqdm(total=len(todo), desc=f"explain ({method})", unit="review") as bar:
+        for i, (_, r) in enumerate(todo.iterrows(), 1):
+            a = explainer([r["text"]])[0]
+            rows.append({"id": r["id"], "correct": bool(r["correct"]), "label": int(r["label"]),
+                         "pred": int(r["pred"]), "method": a.method, "tokens": a.tokens, "scores": a.scores,
+                         "base_value": a.base_value, "prob_pos": a.prob_pos, "settings": json.dumps(a.settings),
+                         "units": a.units, "completeness_gap": a.completeness_gap, "seconds": a.seconds,
+                         "truncated": a.truncated})
+            bar.update(1)
+            if i % flush_every == 0 or i == len(todo):
+                atomic_write_parquet(out_path, pd.DataFrame(rows))
+    if not rows:
+        log.info("nothing to explain in %s", run_dir)
+    return out_path
+
+
+def wrong_side_tokens(explanations, top: int = 30):
+    """Across precomputed error explanations: words that pushed toward the wrong answer, how often and how hard.
+
+    For a false positive the wrong side is positive (score > 0); for a false negative it is negative.
+    """
+    import pandas as pd
+
+    rows = []
+    for _, r in explanations[~explanations["correct"]].iterrows():
+        a = Attribution(list(r["tokens"]), list(r["scores"]), 0.0, 0.0, r["method"])
+        wrong_sign = 1 if r["pred"] == 1 else -1
+        for t, s in a.merged_words().as_pairs():
+            if wrong_sign * s > 0 and any(c.isalpha() for c in t):
+                rows.append({"token": t.lower(), "push": wrong_sign * s, "id": r["id"]})
+    if not rows:
+        return pd.DataFrame(columns=["token", "reviews", "total_push", "mean_push"])
+    df = pd.DataFrame(rows)
+    g = df.groupby("token").agg(reviews=("id", "nunique"), total_push=("push", "sum"), mean_push=("push", "mean"))
+    return g.sort_values("total_push", ascending=False).head(top).reset_index()
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("explain", help="precompute attributions for a run's most confident errors")
+    p.add_argument("--run", required=True, help="run folder or name under models/")
+    p.add_argument("--method", default="shap", choices=METHODS)
+    p.add_argument("--errors", type=int, default=200, help="most confident errors to explain (default 200)")
+    p.add_argument("--correct", type=int, default=50, help="random correct predictions to add (default 50)")
+    p.add_argument("--max-evals", type=int, default=None, help="SHAP evaluations per review")
+    p.add_argument("--steps", type=int, default=None, help="IG interpolation steps")
+    p.add_argument("--models-dir", dest="models_dir")
+
+    def run(args) -> int:
+        from .runs import default_models_dir
+
+        run_dir = Path(args.run)
+        if not run_dir.is_dir():
+            run_dir = Path(args.models_dir or default_models_dir()) / args.run
+        settings = {k: v for k, v in (("max_evals", args.max_evals), ("steps", args.steps)) if v is not None}
+        if args.method != "shap":
+            settings.pop("max_evals", None)
+        if args.method != "ig":
+            settings.pop("steps", None)
+        print(precompute(run_dir, args.method, args.errors, args.correct, **settings))
+        return 0
+
+    p.set_defaults(func=run)

@@ -204,6 +204,7 @@ class Run:
     explanations: pd.DataFrame | None = None
     tags: pd.DataFrame | None = None
     behavior: dict | None = None
+    tag_stats: dict | None = None
 
     @property
     def path(self) -> Path:
@@ -214,6 +215,13 @@ def _optional_parquet(path: Path) -> pd.DataFrame | None:
     try:
         return pd.read_parquet(path) if path.is_file() else None
     except Exception:
+        return None
+
+
+def _optional_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except (OSError, json.JSONDecodeError):
         return None
 
 
@@ -230,16 +238,11 @@ def load_run(path: Path | str) -> Run:
     missing = [c for c in PREDICTION_COLUMNS if c not in preds.columns]
     if missing:
         raise RunError(f"run {info.name!r}: predictions.parquet lacks {missing}")
-    behavior = None
-    if (p / "behavior.json").is_file():
-        try:
-            behavior = json.loads((p / "behavior.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            behavior = None
     return Run(info, json.loads((p / "run.json").read_text(encoding="utf-8")),
                json.loads((p / "metrics.json").read_text(encoding="utf-8")), preds,
                (p / "README.md").read_text(encoding="utf-8"),
-               _optional_parquet(p / "explanations.parquet"), _optional_parquet(p / "tags.parquet"), behavior)
+               _optional_parquet(p / "explanations.parquet"), _optional_parquet(p / "tags.parquet"),
+               _optional_json(p / "behavior.json"), _optional_json(p / "tags.json"))
 
 
 def load_classifier(path: Path | str):

@@ -4,6 +4,8 @@ import streamlit as st
 
 import explain_ui
 import state
+from pipeline.explain import wrong_side_tokens
+from pipeline.tags import REGISTRY as TAGS
 from pipeline.render import safe_review_html
 
 st.title("Error analysis")
@@ -13,7 +15,7 @@ if run is None:
 preds = run.predictions
 errors = preds[~preds["correct"]]
 tags = state.tags_frame(run)
-tag_names = [c for c in tags.columns if tags[c].dtype == bool] if tags is not None else []
+tag_names = [c for c in tags.columns if c in TAGS] if tags is not None else []
 if tags is not None:
     errors = errors.join(tags[tag_names], on="id")
 
@@ -47,7 +49,7 @@ if rating:
 if search.strip():
     view = view[view["text"].str.contains(search.strip(), case=False, regex=False)]
 for t in chosen_tags:
-    view = view[view[t].fillna(False)]
+    view = view[view[t].fillna(False).astype(bool)]
 view = view.sort_values("confidence", ascending=False)
 
 st.caption(f"**{len(view):,}** of {len(errors):,} errors match ({len(preds):,} test reviews); most confident first.")
@@ -61,6 +63,16 @@ if len(view) > 2000:
     st.caption("Showing the first 2,000 rows; narrow the filters or download the full set.")
 st.download_button("Download filtered errors (CSV)", view.drop(columns=["snippet"]).to_csv(index=False),
                    file_name=f"{run.info.name}-errors.csv", mime="text/csv", disabled=view.empty)
+
+if run.explanations is not None and not run.explanations.empty:
+    with st.expander("Words that most often push errors to the wrong side (precomputed explanations)"):
+        agg = wrong_side_tokens(run.explanations)
+        n_err = int((~run.explanations["correct"]).sum())
+        st.caption(f"Across {n_err} explained errors: for a false positive the words pushing positive, for a false "
+                   "negative the words pushing negative.")
+        st.dataframe(agg, hide_index=True, width="stretch",
+                     column_config={"total_push": st.column_config.NumberColumn(format="%.3f"),
+                                    "mean_push": st.column_config.NumberColumn(format="%.4f")})
 
 # Which review to open: a clicked row, else the permalink's ?review=ID, else none.
 selected = None
@@ -88,7 +100,7 @@ st.write(f"True label **{'positive' if r['label'] else 'negative'}** ({r['rating
          f"{r['n_tokens']} word-pieces{' · truncated' if r['truncated'] else ''}")
 st.caption(f"Permalink: `?run={run.info.name}&review={r['id']}` on this page.")
 if tags is not None and selected in tags.index:
-    on = [t for t in tag_names if bool(tags.loc[selected, t])]
+    on = [t for t in tag_names if tags.loc[selected, t] is True or tags.loc[selected, t] == True]  # NaN: not computed
     st.write("Tags: " + (", ".join(f"`{t}`" for t in on) if on else "none"))
 left, right = st.columns(2)
 with left:
