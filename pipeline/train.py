@@ -45,7 +45,8 @@ def build(cfg: RunConfig):
     return M.load_tokenizer(cfg.model), M.load_model(cfg.model)
 
 
-def fine_tune(cfg: RunConfig, splits: Splits, workdir: Path, resume: bool = False) -> tuple[M.TFClassifier, dict]:
+def fine_tune(cfg: RunConfig, splits: Splits, workdir: Path, resume: bool = False,
+              extra_callbacks: list | None = None) -> tuple[M.TFClassifier, dict]:
     """Train on ``splits.train``, keep the epoch with the best validation accuracy.
 
     Checkpoints go to ``workdir/checkpoints``; with ``resume`` an interrupted fit continues from the last
@@ -81,6 +82,7 @@ def fine_tune(cfg: RunConfig, splits: Splits, workdir: Path, resume: bool = Fals
         tf.keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy", mode="max",
                                            save_best_only=True, save_weights_only=True),
     ]
+    callbacks += list(extra_callbacks or [])
     interactive = sys.stdout.isatty()
     if not interactive:
         callbacks.append(_LogProgress.make(50, steps))

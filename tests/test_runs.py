@@ -156,3 +156,42 @@ def test_temperature_scaling_reduces_ece():
     p_raw = 1 / (1 + np.exp(-logits[:, 1]))
     p_cal = 1 / (1 + np.exp(-logits[:, 1] / t))
     assert expected_calibration_error(y, p_cal) < expected_calibration_error(y, p_raw) / 3
+
+
+def test_interrupted_training_resumes_from_checkpoint(imdb_dir, tmp_path):
+    """Ctrl-C in epoch 2 keeps the epoch-1 checkpoint; --resume trains only what is left."""
+    import tensorflow as tf
+
+    from pipeline.data import load_splits
+    from pipeline.train import fine_tune
+
+    cfg = resolve_config("demo", overrides={"model": "tiny-random", "train_size": 200, "test_size": 50,
+                                            "max_length": 32, "epochs": 2, "checkpoint_every": 0,
+                                            "learning_rate": 1e-3})
+    splits = load_splits(str(imdb_dir), 200, 50, 0.1, cfg.seed)
+
+    class Interrupt(tf.keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fine_tune(cfg, splits, tmp_path, extra_callbacks=[Interrupt()])
+    assert any((tmp_path / "checkpoints" / "backup").iterdir())
+    _, info = fine_tune(cfg, splits, tmp_path, resume=True)
+    assert len(info["history"]["loss"]) == 1  # only epoch 2 was left to train
+    _, fresh = fine_tune(cfg, splits, tmp_path / "fresh")
+    assert len(fresh["history"]["loss"]) == 2
+
+
+def test_train_then_evaluate(imdb_dir, tmp_path):
+    out = tmp_path / "m"
+    assert main(["train", "--model", "tiny-random", "--data", str(imdb_dir), "--train-size", "200",
+                 "--max-length", "32", "--output", str(out), "--set", "checkpoint_every=0"]) == 0
+    stored = json.loads((out / "training.json").read_text())
+    assert stored["config"]["max_length"] == 32 and (out / "tf_model.h5").is_file()
+    assert main(["evaluate", "--model", str(out), "--data", str(imdb_dir), "--test-size", "60",
+                 "--train-size", "200", "--name", "ev", "--models-dir", str(tmp_path)]) == 0
+    run = R.load_run(tmp_path / "ev")
+    assert run.run["config"]["max_length"] == 32  # input settings come from training.json
+    assert len(run.predictions) == 60
