@@ -118,11 +118,9 @@ def add_cli(sub) -> None:
     p.add_argument("--models-dir", dest="models_dir")
 
     def run(args) -> int:
-        from .runs import atomic_write_json, default_models_dir, load_classifier, load_run
+        from .runs import atomic_write_json, load_classifier, load_run, resolve_run_dir
 
-        run_dir = Path(args.run)
-        if not run_dir.is_dir():
-            run_dir = Path(args.models_dir or default_models_dir()) / args.run
+        run_dir = resolve_run_dir(args.run, args.models_dir)
         r = load_run(run_dir)
         fits = r.predictions[~r.predictions["truncated"]]  # variants of a review the model reads whole
         res = run_behavior(load_classifier(run_dir), fits if len(fits) >= 20 else r.predictions, args.n)

@@ -142,11 +142,9 @@ def cmd_predict(args) -> int:
     from tqdm.auto import tqdm
 
     from .data import read_reviews_file
-    from .runs import atomic_write_parquet, default_models_dir, load_classifier
+    from .runs import atomic_write_parquet, load_classifier, resolve_run_dir
 
-    run_dir = Path(args.run)
-    if not run_dir.is_dir():
-        run_dir = Path(args.models_dir or default_models_dir()) / args.run
+    run_dir = resolve_run_dir(args.run, args.models_dir)
     if not (run_dir / "COMPLETE").is_file():
         raise ValueError(f"no complete run at {run_dir}")
     df = read_reviews_file(args.input)

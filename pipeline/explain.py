@@ -288,11 +288,9 @@ def add_cli(sub) -> None:
     p.add_argument("--models-dir", dest="models_dir")
 
     def run(args) -> int:
-        from .runs import default_models_dir
+        from .runs import resolve_run_dir
 
-        run_dir = Path(args.run)
-        if not run_dir.is_dir():
-            run_dir = Path(args.models_dir or default_models_dir()) / args.run
+        run_dir = resolve_run_dir(args.run, args.models_dir)
         settings = {k: v for k, v in (("max_evals", args.max_evals), ("steps", args.steps)) if v is not None}
         if args.method != "shap":
             settings.pop("max_evals", None)

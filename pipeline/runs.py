@@ -41,6 +41,12 @@ def default_models_dir() -> Path:
     return Path(os.environ.get("MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
 
 
+def resolve_run_dir(run: str, models_dir: str | None = None) -> Path:
+    """``--run`` accepts a folder or a run name under the models folder."""
+    p = Path(run)
+    return p if p.is_dir() else Path(models_dir or default_models_dir()) / run
+
+
 # ---------------------------------------------------------------- atomic writes
 
 

@@ -394,11 +394,9 @@ def add_cli(sub) -> None:
     p.add_argument("--models-dir", dest="models_dir")
 
     def run(args) -> int:
-        from .runs import default_models_dir
+        from .runs import resolve_run_dir
 
-        run_dir = Path(args.run)
-        if not run_dir.is_dir():
-            run_dir = Path(args.models_dir or default_models_dir()) / args.run
+        run_dir = resolve_run_dir(args.run, args.models_dir)
         names = [t.strip() for t in args.tags.split(",")] if args.tags else None
         tags = run_tags(run_dir, names, args.sample, data=args.data)
         print(run_dir / "tags.parquet", f"({len(tags)} reviews)")
