@@ -76,12 +76,17 @@ def main() -> None:
             clf.logits_from_ids(te.ids, fixed_length=fixed)
             res[mode].append(len(te.ids) / (time.perf_counter() - t0))
         print(trial, {k: round(v[-1], 2) for k, v in res.items()}, flush=True)
+        write(a, res, te)
+
+
+def write(a, res, te) -> None:
     lengths = np.array([len(x) for x in te.ids])
     out = {
         "benchmark": "padding", "date": str(date.today()), "model": "minilm (all-MiniLM-L6-v2)",
         "max_length": a.max_length, "batch_size_train": a.batch, "batch_size_score": 32,
         "train_steps_per_trial": a.train_steps, "score_reviews": len(te.ids), "trials": a.trials,
         "mean_tokens_seen_test": float(lengths.mean()), "share_truncated_test": float(te.truncated.mean()),
+        "trials_done": len(res["score_bucketed"]),
         "samples_per_s": {k: [round(x, 2) for x in v] for k, v in res.items()},
         "median": {k: round(float(np.median(v)), 2) for k, v in res.items()},
         "speedup_train": round(float(np.median(res["train_bucketed"]) / np.median(res["train_fixed"])), 2),
