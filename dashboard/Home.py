@@ -17,7 +17,7 @@ pages = [
     st.Page(VIEWS / "metrics.py", title="Confusion matrix & metrics", icon=":material/grid_on:", url_path="metrics"),
     st.Page(VIEWS / "errors.py", title="Error analysis", icon=":material/search:", url_path="errors"),
     st.Page(VIEWS / "live.py", title="Live inference", icon=":material/keyboard:", url_path="live"),
-    st.Page(VIEWS / "behavior.py", title="Behavioral tests", icon=":material/science:", url_path="behavior"),
+    st.Page(VIEWS / "behavior.py", title="Error tags & behavior", icon=":material/science:", url_path="behavior"),
 ]
 nav = st.navigation(pages)
 state.sidebar_picker()

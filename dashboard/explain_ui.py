@@ -46,10 +46,9 @@ def show_attribution(run, text: str, review_id: str | None = None, key: str = "a
     """Precomputed attribution when the run has one for ``review_id``, else a method picker + compute."""
     pre = precomputed(run, review_id) if review_id is not None else None
     options = methods_for(run)
-    label = "Attribution method" + (" (precomputed SHAP shown first)" if pre is not None else "")
     choices = (["precomputed"] if pre is not None else []) + options
-    method = st.radio(label, choices, horizontal=True, key=f"{key}_method",
-                      format_func=lambda m: "precomputed" if m == "precomputed" else METHOD_LABELS[m])
+    method = st.radio("Attribution method", choices, horizontal=True, key=f"{key}_method",
+                      format_func=lambda m: f"precomputed ({pre.method})" if m == "precomputed" else METHOD_LABELS[m])
     if method == "precomputed":
         attr = pre
     else:

@@ -69,7 +69,9 @@ def load(info: R.RunInfo) -> R.Run | None:
 
 @st.cache_resource(show_spinner="Loading model (once per server)…", max_entries=4)
 def classifier(path: str, stamp: float):
-    return R.load_classifier(path)
+    clf = R.load_classifier(path)
+    clf.predict_proba(["warm-up: trace the forward pass once, so no user waits for it"])
+    return clf
 
 
 def get_classifier(run: R.Run):

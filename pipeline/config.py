@@ -43,6 +43,7 @@ class RunConfig:
         bucket_boundaries: token lengths at which batches are split so that padding stays small.
         checkpoint_every: optimizer steps between resumable checkpoints (0 = at each epoch end only).
         calibrate: fit a temperature on the validation split and apply it to every reported probability.
+    notes: free text stored with the run.
     """
 
     preset: str = "demo"
@@ -68,6 +69,7 @@ class RunConfig:
     checkpoint_every: int = 200
     calibrate: bool = True
     models_dir: str = "models"
+    notes: str | None = None  # free text kept in run.json and the model card (e.g. how a run was finished)
 
     def validate(self) -> "RunConfig":
         """Raise ``ValueError`` with a readable message for impossible settings."""

@@ -59,6 +59,8 @@ def model_card(run: dict, metrics: dict) -> str:
     if cal:
         lines.append(f"- Calibration: temperature {cal.get('temperature', 1):.3f} fitted on validation; test ECE "
                      f"{cal.get('ece_test_before', float('nan')):.4f} → {cal.get('ece_test_after', float('nan')):.4f}.")
+    if cfg.get("notes"):
+        lines += ["", "## Notes", "", str(cfg["notes"])]
     lines += ["", "## Limitations", "",
               "Trained on English IMDB reviews only. Reviews longer than the window are truncated; sarcasm, "
               "negation and mixed reviews are known weak spots — open the dashboard "

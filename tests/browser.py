@@ -61,10 +61,14 @@ def wait_idle(page, timeout_ms: int = 120_000) -> None:
     """Wait until Streamlit has finished running the script (no 'Running…' status widget)."""
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     page.wait_for_timeout(1500)
+    # Streamlit marks the app element with its script state, and shows "Stop" while a rerun is going on
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=timeout_ms)
+        """() => {
+            const app = document.querySelector('[data-testid="stApp"]');
+            const status = document.querySelector('[data-testid="stStatusWidget"]');
+            return app && app.getAttribute('data-test-script-state') !== 'running'
+                && !(status && /Running|Stop/.test(status.innerText));
+        }""", timeout=timeout_ms)
     page.wait_for_timeout(1000)
     # data grids and lazy widgets draw after the script ends
     try:
@@ -99,3 +103,13 @@ if __name__ == "__main__":
     models = Path(os.environ.get("MODELS_DIR", ROOT / "models"))
     with streamlit_server(models) as u:
         print(shoot_pages(u, out, run=os.environ.get("RUN")))
+        if os.environ.get("REVIEW"):  # one error opened by permalink, for the README
+            from playwright.sync_api import sync_playwright
+
+            with sync_playwright() as pw:
+                b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                pg = b.new_page(viewport={"width": 1400, "height": 2300})  # the app scrolls inside itself
+                pg.goto(f"{u}/errors?run={os.environ.get('RUN')}&review={os.environ['REVIEW']}")
+                wait_idle(pg)
+                pg.screenshot(path=str(out / "errors-detail.png"), full_page=True)
+                b.close()

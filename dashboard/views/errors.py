@@ -93,7 +93,7 @@ if match.empty:
     st.warning(f"Review `{selected}` is not in run {run.info.name}.")
     st.stop()
 r = match.iloc[0]
-verdict = "✅ correct" if r["correct"] else f"❌ {r['error_type']}"
+verdict = "correct" if r["correct"] else f"misclassified ({r['error_type']})"
 st.subheader(f"Review {r['id']} — {verdict}")
 st.write(f"True label **{'positive' if r['label'] else 'negative'}** ({r['rating']}★) · predicted "
          f"**{'positive' if r['pred'] else 'negative'}** with P(positive) = {r['prob_pos']:.3f} · "
