@@ -54,7 +54,6 @@ else:
                 st.dataframe(pd.DataFrame(t["examples"]), hide_index=True, width="stretch")
 
 st.subheader("Try your own case")
-clf = state.get_classifier(run)
 with st.form("own_case"):
     text = st.text_input("Sentence or review", max_chars=5000)
     expected = st.radio("Expected label", ["positive", "negative"], horizontal=True)
@@ -62,7 +61,7 @@ with st.form("own_case"):
 if submitted:
     if not text.strip():
         st.warning("Type a sentence first.")
-    elif clf is not None:
+    elif (clf := state.get_classifier(run)) is not None:  # loaded only when needed: opening the page stays fast
         p = float(clf.predict_proba([text])[0])
         ok = (p >= 0.5) == (expected == "positive")
         st.session_state.setdefault("own_cases", []).append(
