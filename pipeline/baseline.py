@@ -70,8 +70,8 @@ def run_baseline(splits, cfg, writer) -> Path:
     import pandas as pd
 
     from .evaluate import predictions_frame, write_run
-    from .metrics import classification_metrics
-    from .model import packaged_minilm_dir
+    from .metrics import classification_metrics, expected_calibration_error
+    from .model import encode, packaged_minilm_dir
 
     t0 = time.perf_counter()
     clf = BaselineClassifier.fit(splits.train["text"], splits.train["label"], cfg.seed)
@@ -86,8 +86,6 @@ def run_baseline(splits, cfg, writer) -> Path:
         from transformers import AutoTokenizer
 
         tok = AutoTokenizer.from_pretrained(str(packaged_minilm_dir()))
-        from .model import encode
-
         enc = encode(splits.test["text"], tok, cfg.max_length, cfg.truncation, cfg.head_len)
         facts = pd.DataFrame({"n_tokens": enc.n_tokens, "truncated": np.zeros(len(prob), dtype=bool)})
     except Exception:
@@ -96,8 +94,6 @@ def run_baseline(splits, cfg, writer) -> Path:
     timings = {"train": {"seconds": round(t_fit, 2), "samples": len(splits.train),
                          "samples_per_s": round(len(splits.train) / t_fit, 1)},
                "score_test": {"seconds": round(t_score, 2), "reviews_per_s": round(len(prob) / t_score, 1)}}
-    from .metrics import expected_calibration_error
-
     ece = expected_calibration_error(splits.test["label"].to_numpy(), prob)
     calibration = {"temperature": 1.0, "fitted_on": None, "ece_test_before": ece, "ece_test_after": ece}
     cfg.model = "tfidf-logreg"

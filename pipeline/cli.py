@@ -82,10 +82,8 @@ def cmd_run(args) -> int:
         return 130
     timings.update({k: info.pop(k) for k in ("tokenize", "train")})
     clf.save(writer.path("model"))
-    out = evaluate_transformer(clf, splits, cfg, writer, kind="fine-tuned", timings=timings, extra=info,
-                               calibrate=cfg.calibrate)
-    timings["total"] = round(time.perf_counter() - t0, 1)
-    print(out)
+    print(evaluate_transformer(clf, splits, cfg, writer, kind="fine-tuned", timings=timings, extra=info,
+                               calibrate=cfg.calibrate))
     return 0
 
 

@@ -156,44 +156,22 @@ class Contrast(Tag):
         return _text_rule(ctx, contrast_score, self.name)
 
 
-@register
-class Short(Tag):
-    name = "short"
-    description = "Short review: fewer than 100 word-pieces."
-    rule = "n_tokens < 100"
-
-    def detect(self, ctx):
-        return pd.DataFrame({self.name: ctx.predictions["n_tokens"] < 100})
+def _column_tag(name: str, description: str, rule: str, fn: Callable[[TagContext], pd.Series]) -> type[Tag]:
+    """A tag that is a plain condition on prediction columns."""
+    cls = type(name.title().replace("_", ""), (Tag,), {
+        "name": name, "description": description, "rule": rule,
+        "detect": lambda self, ctx: pd.DataFrame({name: fn(ctx)})})
+    return register(cls)
 
 
-@register
-class Long(Tag):
-    name = "long"
-    description = "Longer than the model's window (some of it was not read)."
-    rule = "n_tokens > max_length"
-
-    def detect(self, ctx):
-        return pd.DataFrame({self.name: ctx.predictions["n_tokens"] > ctx.max_length})
-
-
-@register
-class MildRating(Tag):
-    name = "mild_rating"
-    description = "Lukewarm star rating: 4 or 7 stars."
-    rule = "rating in {4, 7}"
-
-    def detect(self, ctx):
-        return pd.DataFrame({self.name: ctx.predictions["rating"].isin([4, 7])})
-
-
-@register
-class ExtremeRating(Tag):
-    name = "extreme_rating"
-    description = "Extreme star rating: 1 or 10 stars."
-    rule = "rating in {1, 10}"
-
-    def detect(self, ctx):
-        return pd.DataFrame({self.name: ctx.predictions["rating"].isin([1, 10])})
+_column_tag("short", "Short review: fewer than 100 word-pieces.", "n_tokens < 100",
+            lambda ctx: ctx.predictions["n_tokens"] < 100)
+_column_tag("long", "Longer than the model's window (some of it was not read).", "n_tokens > max_length",
+            lambda ctx: ctx.predictions["n_tokens"] > ctx.max_length)
+_column_tag("mild_rating", "Lukewarm star rating: 4 or 7 stars.", "rating in {4, 7}",
+            lambda ctx: ctx.predictions["rating"].isin([4, 7]))
+_column_tag("extreme_rating", "Extreme star rating: 1 or 10 stars.", "rating in {1, 10}",
+            lambda ctx: ctx.predictions["rating"].isin([1, 10]))
 
 
 def _norm(text: str) -> str:

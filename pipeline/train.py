@@ -17,24 +17,21 @@ log = logging.getLogger(__name__)
 TINY_ALIAS = "tiny-random"  # a 2-layer random BERT on the MiniLM vocab: smoke tests, never for results
 
 
-class _LogProgress:
-    """Keras callback factory: one log line every ``every`` batches when stdout is not a terminal."""
+def _log_progress(every: int, total: int):
+    """Keras callback: one log line every ``every`` batches (used when stdout is not a terminal)."""
+    import tensorflow as tf
 
-    @staticmethod
-    def make(every: int, total: int):
-        import tensorflow as tf
+    class LogProgress(tf.keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.t0 = time.perf_counter()
 
-        class Cb(tf.keras.callbacks.Callback):
-            def on_train_begin(self, logs=None):
-                self.t0 = time.perf_counter()
+        def on_train_batch_end(self, batch, logs=None):
+            if (batch + 1) % every == 0:
+                log.info("step %d/%d loss %.4f acc %.4f (%.0f s)", batch + 1, total,
+                         logs.get("loss", float("nan")), logs.get("accuracy", float("nan")),
+                         time.perf_counter() - self.t0)
 
-            def on_train_batch_end(self, batch, logs=None):
-                if (batch + 1) % every == 0:
-                    el = time.perf_counter() - self.t0
-                    log.info("step %d/%d loss %.4f acc %.4f (%.0f s)", batch + 1, total,
-                             logs.get("loss", float("nan")), logs.get("accuracy", float("nan")), el)
-
-        return Cb()
+    return LogProgress()
 
 
 def build(cfg: RunConfig):
@@ -85,7 +82,7 @@ def fine_tune(cfg: RunConfig, splits: Splits, workdir: Path, resume: bool = Fals
     callbacks += list(extra_callbacks or [])
     interactive = sys.stdout.isatty()
     if not interactive:
-        callbacks.append(_LogProgress.make(50, steps))
+        callbacks.append(_log_progress(50, steps))
     t1 = time.perf_counter()
     hist = mdl.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks,
                    verbose=1 if interactive else 2)
