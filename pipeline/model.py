@@ -167,6 +167,9 @@ def train_dataset(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, bo
         ds = ds.batch(batch_size).map(lambda x, y: (x.to_tensor(0, shape=[None, fixed_length]), y))
     else:
         bounds = [b for b in boundaries if b < int(lengths.max())] or [int(lengths.max())]
+        # Not a no-op: slices of a RaggedTensor arrive as ragged elements, which padded_batch rejects;
+        # passing them through map turns each into a dense 1-D tensor.
+        ds = ds.map(lambda x, y: (x, y))
         ds = ds.bucket_by_sequence_length(
             element_length_func=lambda x, y: tf.shape(x)[0],
             bucket_boundaries=[b + 1 for b in bounds],
