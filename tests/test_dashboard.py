@@ -34,7 +34,7 @@ def _select_run(at, name):
 def test_overview_kpis_and_comparison(app):
     _select_run(app, "fixture-imdb")
     labels = [m.label for m in app.metric]
-    assert labels[:6] == ["Accuracy", "F1", "ROC-AUC", "ECE", "Errors", "FP / FN"]
+    assert labels[:7] == ["Accuracy", "F1", "ROC-AUC", "ECE", "Errors", "False positives", "False negatives"]
     assert not any(m.delta for m in app.metric)  # no comparison picked: no deltas
     app.selectbox(key="compare_select").set_value("fixture-baseline").run()
     assert not app.exception

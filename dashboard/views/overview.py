@@ -24,16 +24,19 @@ def delta(key, pct=True, invert=False):
 
 st.caption(f"Run **{run.info.name}** · model `{run.run['config'].get('model')}` · preset "
            f"`{run.run['config'].get('preset')}` · {o['n']:,} test reviews · created {run.run.get('created', '?')}")
-c = st.columns(6)
+c = st.columns(4)
 c[0].metric("Accuracy", state.fmt_pct(o["accuracy"]), delta("accuracy"))
 c[1].metric("F1", state.fmt_pct(o["f1"]), delta("f1"))
 c[2].metric("ROC-AUC", f"{o['roc_auc']:.4f}" if o.get("roc_auc") is not None else "n/a", delta("roc_auc", False))
 c[3].metric("ECE", f"{o['ece']:.4f}", delta("ece", False), delta_color="inverse")
 errors = cm["fp"] + cm["fn"]
-c[4].metric("Errors", f"{errors:,}",
+c = st.columns(4)
+c[0].metric("Errors", f"{errors:,}",
             f"{errors - co['confusion_matrix']['fp'] - co['confusion_matrix']['fn']:+,} vs {cmp.info.name}" if co else None,
             delta_color="inverse")
-c[5].metric("FP / FN", f"{cm['fp']:,} / {cm['fn']:,}")
+c[1].metric("False positives", f"{cm['fp']:,}", help="negative reviews predicted positive")
+c[2].metric("False negatives", f"{cm['fn']:,}", help="positive reviews predicted negative")
+c[3].metric("FP share of errors", f"{cm['fp'] / errors:.0%}" if errors else "n/a")
 
 cal = run.metrics.get("calibration", {})
 if cal.get("temperature") not in (None, 1.0):
