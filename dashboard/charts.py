@@ -8,10 +8,6 @@ import streamlit as st
 
 from pipeline import metrics as Mx
 
-CELL_NAMES = {("negative", "negative"): "TN", ("negative", "positive"): "FP",
-              ("positive", "negative"): "FN", ("positive", "positive"): "TP"}
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def curves(y: np.ndarray, p: np.ndarray) -> dict[str, pd.DataFrame]:
     return Mx.threshold_curves(y, p)

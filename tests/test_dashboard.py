@@ -127,3 +127,14 @@ def test_run_deleted_while_open(app, imdb_run, models_dir, tmp_path):
     _page(at, "metrics")
     assert any("doomed" in w.value and "deleted" in w.value for w in at.warning)
     assert [m.label for m in at.metric][:1] == ["Accuracy"]  # the page carries on with another run
+
+
+def test_cell_control_lists_exactly_that_cell(app):
+    _select_run(app, "fixture-imdb")
+    _page(app, "metrics")
+    fn = int(app.metric[5].value.replace(",", ""))
+    app.button_group(key="cell_pick").set_value("FN").run()
+    assert not app.exception
+    assert any(c.value.startswith(f"**FN** at threshold 0.50: {fn:,} reviews") for c in app.caption)
+    table = app.dataframe[0].value
+    assert len(table) == min(fn, 500) and (table["label"] == 1).all() and (table["prob_pos"] < 0.5).all()

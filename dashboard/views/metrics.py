@@ -31,15 +31,7 @@ k[5].metric("False negatives", f"{cm['fn']:,}")
 left, right = st.columns([1, 1])
 with left:
     normalise = st.toggle("Colour by row-normalised rate", value=True)
-    event = st.plotly_chart(charts.confusion_figure(cm, normalise), width="stretch", on_select="rerun",
-                            selection_mode="points", key="cm_chart")
-    picked = None
-    try:
-        pts = event.selection.points if event and event.selection else []
-        if pts:
-            picked = charts.CELL_NAMES.get((pts[0]["y"], pts[0]["x"]))
-    except (AttributeError, KeyError, TypeError):
-        picked = None
+    st.plotly_chart(charts.confusion_figure(cm, normalise), width="stretch")
 with right:
     c = charts.curves(y, p)
     roc, pr = charts.roc_figure(c, y, p, thr)
@@ -51,8 +43,8 @@ with right:
 
 st.subheader("Reviews in a cell")
 cells = ["FP", "FN", "TP", "TN"]
-cell = st.segmented_control("Cell (or click the matrix)", cells, default=picked or "FP", key="cell_pick")
-cell = picked or cell or "FP"
+# Plotly heatmap cells emit no selection event in Streamlit (checked in Chromium), so a control picks the cell.
+cell = st.segmented_control("Cell", cells, default="FP", key="cell_pick") or "FP"
 pred_at = p >= thr
 mask = {"TP": pred_at & (y == 1), "TN": ~pred_at & (y == 0), "FP": pred_at & (y == 0), "FN": ~pred_at & (y == 1)}[cell]
 rows = preds.loc[mask, ["id", "snippet", "label", "rating", "prob_pos", "n_tokens", "truncated"]]
