@@ -28,8 +28,6 @@ from pipeline.provenance import hardware, versions
 
 
 def train_rate(mdl, ids, labels, batch, steps, fixed, boundaries) -> float:
-    import tensorflow as tf
-
     ds = M.train_dataset(ids, labels, batch, boundaries, seed=0, fixed_length=fixed).take(steps + 2)
     it = iter(ds)
     for _ in range(2):  # warm-up: tracing for new shapes is not throughput

@@ -6,7 +6,6 @@ Every field can be set from a preset, then a YAML/TOML file (``--config``), then
 from __future__ import annotations
 
 import dataclasses
-import json
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -175,7 +174,3 @@ def config_from_dict(d: dict[str, Any]) -> RunConfig:
     """Rebuild a config stored in ``run.json`` (unknown keys from newer versions are dropped)."""
     known = {f.name for f in fields(RunConfig)}
     return RunConfig(**{k: v for k, v in d.items() if k in known})
-
-
-def dumps(cfg: RunConfig) -> str:
-    return json.dumps(cfg.to_dict(), indent=2)

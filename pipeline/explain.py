@@ -9,7 +9,6 @@ Only the text the model actually sees is explained (after head+tail truncation).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -204,12 +203,6 @@ class Explainer:
         prob = float(self.clf.predict_proba([vis])[0])
         gap = float(abs(sum(scs) + base - prob))
         return Attribution(toks, scs, base, prob, "shap", dict(self.settings), "probability", gap, truncated=trunc)
-
-
-def cache_key(run_name: str, text: str, method: str, settings: dict) -> str:
-    """Stable key for one explanation (used by the precompute file and the dashboard cache)."""
-    h = hashlib.sha256(f"{run_name}\x1f{method}\x1f{sorted(settings.items())}\x1f{text}".encode()).hexdigest()
-    return h[:24]
 
 
 # ---------------------------------------------------------------- precompute (python -m pipeline explain)

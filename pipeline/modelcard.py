@@ -36,7 +36,7 @@ def model_card(run: dict, metrics: dict) -> str:
         f"Binary sentiment classifier (negative / positive) for movie reviews, {run['kind']} run of preset "
         f"`{cfg.get('preset')}` built on `{cfg.get('model')}`.", "",
         "## Results on the IMDB test split", "",
-        f"| metric | value |", "| --- | --- |",
+        "| metric | value |", "| --- | --- |",
         f"| reviews scored | {o['n']:,} |",
         f"| accuracy | {_pct(o['accuracy'])} |", f"| F1 | {_pct(o['f1'])} |",
         f"| ROC-AUC | {o['roc_auc']:.4f} |" if o.get("roc_auc") is not None else "| ROC-AUC | n/a |",

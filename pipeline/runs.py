@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -155,7 +155,6 @@ class RunInfo:
     accuracy: float | None = None
     created: str = ""
     n_test: int = 0
-    extra: dict = field(default_factory=dict)
 
     @property
     def label(self) -> str:

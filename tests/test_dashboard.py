@@ -1,5 +1,4 @@
 """Every dashboard page through streamlit's AppTest against fixture runs (tiny BERT + TF-IDF baseline)."""
-import os
 import shutil
 
 import pytest

@@ -1,5 +1,4 @@
 """Data loaders on files the tests write: parquet folder, aclImdb tree, CSV/JSONL pairs, malformed inputs."""
-from pathlib import Path
 
 import pandas as pd
 import pytest

@@ -4,7 +4,7 @@ import pytest
 
 from pipeline.explain import Attribution, Explainer
 from pipeline.render import attribution_html, safe_review_html
-from tests.conftest import NEG_WORDS, POS_WORDS, synthetic_reviews
+from tests.conftest import POS_WORDS, synthetic_reviews
 
 
 @pytest.fixture(scope="module")

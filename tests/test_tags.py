@@ -1,7 +1,6 @@
 """Error-tag detectors on hand-written examples (with near misses), registry, lift, behavioural runner."""
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 

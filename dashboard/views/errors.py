@@ -1,5 +1,4 @@
 """Misclassified reviews: filters, sortable table, detail view with attributions, CSV, permalinks."""
-import pandas as pd
 import streamlit as st
 
 import explain_ui

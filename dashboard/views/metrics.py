@@ -1,5 +1,4 @@
 """Confusion matrix with a live threshold, ROC/PR, reliability, slice metrics, reviews of a cell."""
-import numpy as np
 import pandas as pd
 import streamlit as st
 
