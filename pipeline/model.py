@@ -152,12 +152,33 @@ def _pad(batch_ids: Sequence[np.ndarray], multiple: int = 8) -> tuple[np.ndarray
     return ids, (ids != 0).astype(np.int32)
 
 
+def _bucket_bounds(lengths: np.ndarray, boundaries: list[int]) -> list[int]:
+    return [b for b in boundaries if b < int(lengths.max())] or [int(lengths.max())]
+
+
+def batches_per_epoch(ids: list[np.ndarray], batch_size: int, boundaries: list[int],
+                      fixed_length: int | None = None) -> int:
+    """Exact number of batches :func:`train_dataset` yields per epoch.
+
+    Bucket membership depends only on lengths, not on the shuffle, so the count is fixed: each bucket
+    contributes ``ceil(size / batch_size)`` batches (its last one partial).
+    """
+    if fixed_length or not len(ids):
+        return -(-len(ids) // batch_size)
+    lengths = np.asarray([len(x) for x in ids], dtype=np.int64)
+    # bucket_by_sequence_length puts length l in bucket i when edge[i-1] <= l < edge[i]
+    edges = np.asarray([b + 1 for b in _bucket_bounds(lengths, boundaries)])
+    sizes = np.bincount(np.searchsorted(edges, lengths, side="right"))
+    return int(sum(-(-int(n) // batch_size) for n in sizes))
+
+
 def train_dataset(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, boundaries: list[int],
                   seed: int, fixed_length: int | None = None) -> tf.data.Dataset:
     """Shuffled, length-bucketed, dynamically padded batches of ``({input_ids, attention_mask}, label)``.
 
     Reviews of similar length share a batch, so little compute goes to padding. ``fixed_length`` pads
-    every batch to that length instead (the naive recipe, kept for benchmarks).
+    every batch to that length instead (the naive recipe, kept for benchmarks). The dataset declares its
+    exact length (:func:`batches_per_epoch`): Keras needs it to resume a fit in the middle of an epoch.
     """
     lengths = np.asarray([len(x) for x in ids], dtype=np.int64)
     ragged = tf.RaggedTensor.from_row_lengths(np.concatenate(ids).astype(np.int32), lengths)
@@ -166,7 +187,7 @@ def train_dataset(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, bo
     if fixed_length:
         ds = ds.batch(batch_size).map(lambda x, y: (x.to_tensor(0, shape=[None, fixed_length]), y))
     else:
-        bounds = [b for b in boundaries if b < int(lengths.max())] or [int(lengths.max())]
+        bounds = _bucket_bounds(lengths, boundaries)
         # Not a no-op: slices of a RaggedTensor arrive as ragged elements, which padded_batch rejects;
         # passing them through map turns each into a dense 1-D tensor.
         ds = ds.map(lambda x, y: (x, y))
@@ -176,7 +197,8 @@ def train_dataset(ids: list[np.ndarray], labels: np.ndarray, batch_size: int, bo
             bucket_batch_sizes=[batch_size] * (len(bounds) + 1),
             padded_shapes=([None], []), padding_values=(0, 0), drop_remainder=False)
     ds = ds.map(lambda x, y: ({"input_ids": x, "attention_mask": tf.cast(x != 0, tf.int32)}, y))
-    return ds.prefetch(tf.data.AUTOTUNE)
+    n_batches = batches_per_epoch(ids, batch_size, boundaries, fixed_length)
+    return ds.apply(tf.data.experimental.assert_cardinality(n_batches)).prefetch(tf.data.AUTOTUNE)
 
 
 def length_sorted_batches(ids: list[np.ndarray], batch_size: int, fixed_length: int | None = None):

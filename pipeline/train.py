@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import sys
 import time
 from pathlib import Path
@@ -63,7 +62,7 @@ def fine_tune(cfg: RunConfig, splits: Splits, workdir: Path, resume: bool = Fals
     y_tr, y_va = splits.train["label"].to_numpy(), splits.val["label"].to_numpy()
     train_ds = M.train_dataset(tr.ids, y_tr, cfg.batch_size, cfg.bucket_boundaries, cfg.seed)
     val_ds = M.train_dataset(va.ids, y_va, cfg.eval_batch_size, cfg.bucket_boundaries, cfg.seed)
-    steps = math.ceil(len(tr.ids) / cfg.batch_size) + len(cfg.bucket_boundaries)  # buckets add ≤ 1 partial batch each
+    steps = M.batches_per_epoch(tr.ids, cfg.batch_size, cfg.bucket_boundaries)
     with devices["strategy"].scope():
         opt = M.make_optimizer(cfg.optimizer, cfg.learning_rate, steps * cfg.epochs, cfg.warmup_ratio,
                                cfg.schedule, cfg.weight_decay)

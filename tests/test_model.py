@@ -48,6 +48,17 @@ def test_bucketed_batches_pad_little(tokenizer):
     assert real / padded > 0.7
 
 
+def test_dataset_declares_its_exact_batch_count():
+    # lengths on and around the bucket edges, where an off-by-one would show
+    lengths = [31, 32, 33, 63, 64, 65, 127, 128, 129, 200] * 7 + [5] * 17
+    ids = [np.ones(n, dtype=np.int32) for n in lengths]
+    labels = np.zeros(len(ids), dtype=np.int32)
+    for bs in (4, 16):
+        ds = M.train_dataset(ids, labels, bs, [32, 64, 128], seed=1)
+        counted = sum(1 for _ in ds)
+        assert counted == M.batches_per_epoch(ids, bs, [32, 64, 128]) == int(ds.cardinality())
+
+
 def test_length_sorted_batches_cover_every_row_once():
     ids = [np.ones(n, dtype=np.int32) for n in (5, 50, 3, 20, 9)]
     seen = []

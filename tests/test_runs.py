@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from pipeline import model as M
 from pipeline import runs as R
 from pipeline.cli import main
 from pipeline.config import PRESETS, resolve_config
@@ -182,6 +183,41 @@ def test_interrupted_training_resumes_from_checkpoint(imdb_dir, tmp_path):
     assert len(info["history"]["loss"]) == 1  # only epoch 2 was left to train
     _, fresh = fine_tune(cfg, splits, tmp_path / "fresh")
     assert len(fresh["history"]["loss"]) == 2
+
+
+def test_training_resumes_from_the_middle_of_an_epoch(imdb_dir, tmp_path):
+    """A crash between step checkpoints: --resume skips the batches already trained in that epoch."""
+    import tensorflow as tf
+
+    from pipeline.data import load_splits
+    from pipeline.train import fine_tune
+
+    cfg = resolve_config("demo", overrides={"model": "tiny-random", "train_size": 200, "test_size": 50,
+                                            "max_length": 32, "epochs": 1, "batch_size": 16,
+                                            "checkpoint_every": 4, "learning_rate": 1e-3})
+    splits = load_splits(str(imdb_dir), 200, 50, 0.1, cfg.seed)
+
+    class Crash(tf.keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 9:
+                raise KeyboardInterrupt
+
+    class CountBatches(tf.keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.n = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.n += 1
+
+    with pytest.raises(KeyboardInterrupt):
+        fine_tune(cfg, splits, tmp_path, extra_callbacks=[Crash()])
+    counter = CountBatches()
+    _, info = fine_tune(cfg, splits, tmp_path, resume=True, extra_callbacks=[counter])
+    total = M.batches_per_epoch(M.encode(splits.train["text"], M.load_tokenizer(M.MINILM_ALIAS), 32,
+                                         cfg.truncation, cfg.head_len).ids, 16, cfg.bucket_boundaries)
+    assert counter.n == total - 8  # the last checkpoint was after batch 8; the rest of the epoch ran
+    assert len(info["history"]["loss"]) == 1
 
 
 def test_train_then_evaluate(imdb_dir, tmp_path):
