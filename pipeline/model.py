@@ -273,9 +273,21 @@ class TFClassifier:
         self._lock = threading.Lock()
         spec = tf.TensorSpec([None, None], tf.int32)
         self._forward = tf.function(self._logits_fn, input_signature=[spec, spec], reduce_retracing=True)
+        emb_spec = tf.TensorSpec([None, None, None], tf.float32)
+        self._margin_grad = tf.function(self._margin_grad_fn, input_signature=[emb_spec, spec, tf.TensorSpec([], tf.int32)])
 
     def _logits_fn(self, ids, mask):
         return tf.cast(self.model(input_ids=ids, attention_mask=mask, training=False).logits, tf.float32)
+
+    def _margin_grad_fn(self, emb, mask, target):
+        # compiled: eager Keras calls cost ~3x more per IG step on CPU
+        with tf.GradientTape() as tape:
+            tape.watch(emb)
+            logits = tf.cast(self.model(input_ids=None, inputs_embeds=emb, attention_mask=mask,
+                                        training=False).logits, tf.float32)
+            sign = tf.cast(2 * target - 1, tf.float32)
+            margin = sign * (logits[:, 1] - logits[:, 0])
+        return margin, tape.gradient(margin, emb)
 
     def encode(self, texts: Sequence[str]) -> Encoded:
         return encode(texts, self.tokenizer, self.max_length, self.truncation, self.head_len)
@@ -312,15 +324,11 @@ class TFClassifier:
 
     def grad_logit_wrt_embeddings(self, emb: np.ndarray, mask: np.ndarray, target: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """For a batch of embedding inputs: the calibrated positive-vs-negative logit margin and its gradient."""
-        emb_t = tf.constant(emb, dtype=tf.float32)
         with self._lock:
-            with tf.GradientTape() as tape:
-                tape.watch(emb_t)
-                logits = tf.cast(self.model(input_ids=None, inputs_embeds=emb_t, attention_mask=tf.constant(mask),
-                                            training=False).logits, tf.float32) / self.temperature
-                margin = logits[:, target] - logits[:, 1 - target]
-            grads = tape.gradient(margin, emb_t)
-        return margin.numpy(), grads.numpy()
+            margin, grads = self._margin_grad(tf.constant(emb, dtype=tf.float32),
+                                              tf.constant(mask, dtype=tf.int32), tf.constant(int(target)))
+        # temperature scaling is a division of the logits, so it divides margin and gradient alike
+        return margin.numpy() / self.temperature, grads.numpy() / self.temperature
 
     def save(self, folder: Path) -> None:
         self.model.save_pretrained(str(folder))

@@ -48,8 +48,19 @@ def test_sentiment_words_get_the_largest_scores(clf):
 
 def test_ig_completeness_improves_with_steps(clf):
     text = "The film was dreadful and the acting was lazy. My friend came along."
-    gaps = [Explainer(clf, "ig", steps=s)([text])[0].completeness_gap for s in (2, 48)]
+    gaps = [Explainer(clf, "ig", steps=s, max_steps=s)([text])[0].completeness_gap for s in (2, 48)]
     assert gaps[1] <= gaps[0] + 1e-6
+
+
+def test_ig_adds_steps_until_the_gap_is_small(clf):
+    text = "The film was dreadful and the acting was lazy. My friend came along."
+    fixed = Explainer(clf, "ig", steps=1, max_steps=1)([text])[0]
+    adaptive = Explainer(clf, "ig", steps=1, max_steps=64, gap_tolerance=0.01)([text])[0]
+    margin = np.log(adaptive.prob_pos / (1 - adaptive.prob_pos))  # IG explains the logit margin
+    delta = abs(margin - adaptive.base_value)
+    assert fixed.settings["steps_used"] == 1
+    assert adaptive.completeness_gap <= max(0.05, 0.01 * delta) + 1e-6 or adaptive.settings["steps_used"] == 64
+    assert adaptive.completeness_gap <= fixed.completeness_gap
 
 
 def test_deterministic_and_edge_cases(clf):
