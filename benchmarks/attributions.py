@@ -1,6 +1,7 @@
 """Speed and fidelity of attributions on a fine-tuned MiniLM run, 256 tokens, IMDB test reviews of median length.
 
-    python benchmarks/attributions.py --run RUN [--reviews 20] [--naive 3] [--reference-evals 2000]
+    python benchmarks/attributions.py --run RUN [--reviews 20] [--naive 20] [--reference-evals 2000]
+    python benchmarks/attributions.py --run RUN --reference-only   # untimed: compute and cache the reference
 
 Per review, in the same process: the naive recipe (transformers pipeline + SHAP defaults), our SHAP (default
 max_evals), our IG, gradient × input. Fidelity: Spearman correlation of each method's token scores with a
@@ -56,13 +57,36 @@ def spearman(a, b) -> float:
     return float(spearmanr(a, b).statistic) if len(a) > 2 else float("nan")
 
 
+def reference(clf, run_dir: Path, pick, evals: int):
+    """SHAP at ``evals`` evaluations per review, cached under benchmarks/results/cache (git-ignored): it is only
+    compared against, never timed, so it may be computed separately (``--reference-only``)."""
+    from pipeline.explain import Attribution, Explainer
+
+    cache = ROOT / "benchmarks" / "results" / "cache" / f"reference-{run_dir.name}-{evals}.json"
+    stored = json.loads(cache.read_text()) if cache.is_file() else {}
+    ex = Explainer(clf, "shap", max_evals=evals)
+    out = []
+    for rid, text in zip(pick["id"], pick["text"]):
+        key = str(rid)
+        if key not in stored:
+            stored[key] = ex([text])[0].to_dict()
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(stored))
+            print("reference", len(stored), "reviews", flush=True)
+        out.append(Attribution(**stored[key]))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
     ap.add_argument("--reviews", type=int, default=20)
-    ap.add_argument("--naive", type=int, default=3, help="reviews timed with the naive recipe (slow)")
+    ap.add_argument("--naive", type=int, default=20, help="reviews timed with the naive recipe (~90 s each)")
     ap.add_argument("--reference-evals", type=int, default=2000)
-    ap.add_argument("--shap-evals", type=int, nargs="+", default=[100, 200, 300, 500])
+    ap.add_argument("--shap", nargs="+", default=["100", "200", "300", "500"],
+                    help="SHAP settings to time: EVALS or EVALS:BATCH (batch default: the Explainer's)")
+    ap.add_argument("--reference-only", action="store_true",
+                    help="compute the reference and cache it, time nothing (it is only used for fidelity)")
     a = ap.parse_args()
     from pipeline.explain import Explainer
     from pipeline.runs import load_classifier, load_run, resolve_run_dir
@@ -77,18 +101,31 @@ def main() -> None:
     res: dict = {"seconds": {}, "spearman_vs_reference": {}}
     grad, ig = Explainer(clf, "grad"), Explainer(clf, "ig")
     grad([texts[0]]), ig([texts[0]])  # trace once
-    ref = Explainer(clf, "shap", max_evals=a.reference_evals)
-    refs = [ref([t])[0] for t in texts]
-    for name, ex in [("grad", grad), ("ig", ig)] + [(f"shap_{n}", Explainer(clf, "shap", max_evals=n)) for n in a.shap_evals]:
-        secs, rhos = [], []
+    refs = reference(clf, run_dir, pick, a.reference_evals)
+    if a.reference_only:
+        return
+    res["spearman_words_vs_reference"] = {}
+    shap_variants = []
+    for spec in a.shap:
+        evals, _, batch = spec.partition(":")
+        extra = {"batch_size": int(batch)} if batch else {}
+        shap_variants.append((f"shap_{evals}" + (f"_b{batch}" if batch else ""),
+                              Explainer(clf, "shap", max_evals=int(evals), **extra)))
+    for name, ex in [("grad", grad), ("ig", ig)] + shap_variants:
+        secs, rhos, word_rhos = [], [], []
         for t, r in zip(texts, refs):
             at = ex([t])[0]
             secs.append(at.seconds)
+            if name == "ig":
+                res.setdefault("ig_steps_and_gap", []).append([at.settings["steps_used"], at.completeness_gap])
             if len(at.scores) == len(r.scores):
                 rhos.append(spearman(at.scores, r.scores))
+                word_rhos.append(spearman(at.merged_words().scores, r.merged_words().scores))
         res["seconds"][name] = secs
         res["spearman_vs_reference"][name] = rhos
-        print(name, "p50 s", statistics.median(secs), "median rho", statistics.median(rhos) if rhos else None, flush=True)
+        res["spearman_words_vs_reference"][name] = word_rhos
+        print(name, "p50 s", statistics.median(secs), "median rho", statistics.median(rhos) if rhos else None,
+              "words", statistics.median(word_rhos) if word_rhos else None, flush=True)
     naive, form = naive_recipe(run_dir)
     vis = [Explainer(clf, "shap").visible_text(t)[0] for t in texts[: a.naive]]
     ns = []
@@ -100,9 +137,12 @@ def main() -> None:
     summary = {k: {"p50": round(float(np.percentile(v, 50)), 3), "p95": round(float(np.percentile(v, 95)), 3)}
                for k, v in res["seconds"].items()}
     fidelity = {k: round(float(np.median(v)), 3) for k, v in res["spearman_vs_reference"].items() if v}
+    fidelity_words = {k: round(float(np.median(v)), 3) for k, v in res["spearman_words_vs_reference"].items() if v}
     out = {"benchmark": "attributions", "date": str(date.today()), "run": run_dir.name,
            "reviews": len(texts), "median_tokens": float(med), "naive_form": form, "naive_reviews": len(ns),
-           "seconds": summary, "median_spearman_vs_reference": fidelity, "reference_evals": a.reference_evals,
+           "seconds": summary, "median_spearman_vs_reference": fidelity,
+           "median_spearman_words_vs_reference": fidelity_words, "settings": {"ig": ig.settings, "shap": {n: e.settings for n, e in shap_variants}},
+           "cpu_threads": os.cpu_count(), "reference_evals": a.reference_evals,
            "raw": res, "note": os.environ.get("BENCH_NOTE", "")}
     path = ROOT / "benchmarks" / "results" / f"attributions-{date.today()}.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
