@@ -68,6 +68,17 @@ def test_length_sorted_batches_cover_every_row_once():
     assert sorted(seen) == [0, 1, 2, 3, 4]
 
 
+def test_token_budget_splits_mixed_length_batches():
+    rng = np.random.default_rng(0)
+    ids = [np.ones(int(n), dtype=np.int32) for n in rng.integers(3, 250, size=64)]
+    plain = list(M.length_sorted_batches(ids, 64))
+    capped = list(M.length_sorted_batches(ids, 64, max_tokens=1024))
+    assert len(plain) == 1
+    assert sorted(p for pos, _, _ in capped for p in pos.tolist()) == list(range(64))
+    assert all(b.size <= 1024 or len(pos) == 1 for pos, b, _ in capped)
+    assert sum(b.size for _, b, _ in capped) < 0.7 * plain[0][1].size  # far less padding
+
+
 def test_packaged_minilm_loads_real_weights(tokenizer):
     from safetensors.numpy import load_file
 
