@@ -41,6 +41,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--collect", nargs=2, metavar=("RUN", "BASELINE"))
     ap.add_argument("--models-dir", default=str(ROOT / "models"))
+    ap.add_argument("--tag", help="suffix of the results file: accuracy-<date>-<tag>.json")
+    ap.add_argument("--note", default="", help="how the runs were produced, stored in the results")
     a = ap.parse_args()
     models = Path(a.models_dir)
     if a.collect:
@@ -59,8 +61,8 @@ def main() -> None:
                                  "bert-base, 128 tokens (original project's recipe, reported)": 0.891,
                                  "bert-base, 512 tokens (Sun et al. 2019)": 0.94,
                                  "all-MiniLM-L6-v2 fine-tunes (published)": 0.926},
-           "goal": {"accuracy": 0.92, "ece_after": 0.02, "wall_hours": 2.5}}
-    path = ROOT / "benchmarks" / "results" / f"accuracy-{date.today()}.json"
+           "goal": {"accuracy": 0.92, "ece_after": 0.02, "wall_hours": 2.5}, "note": a.note}
+    path = ROOT / "benchmarks" / "results" / f"accuracy-{date.today()}{'-' + a.tag if a.tag else ''}.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps({k: {kk: out[k][kk] for kk in ("accuracy", "f1", "roc_auc", "ece_before", "ece_after")}
                       for k in ("minilm", "tfidf_baseline")}, indent=2))
