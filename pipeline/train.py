@@ -68,6 +68,7 @@ def fine_tune(cfg: RunConfig, splits: Splits, workdir: Path, resume: bool = Fals
                                cfg.schedule, cfg.weight_decay)
         M.compile_model(mdl, opt)
     ckpt = Path(workdir) / "checkpoints"
+    resumed = bool(resume and (ckpt / "backup").is_dir() and any((ckpt / "backup").rglob("*.index")))
     if not resume and ckpt.exists():
         import shutil
         shutil.rmtree(ckpt)
@@ -96,6 +97,8 @@ def fine_tune(cfg: RunConfig, splits: Splits, workdir: Path, resume: bool = Fals
             "history": history, "best_epoch": best_epoch,
             "gpu_names": [d.name for d in tf.config.list_physical_devices("GPU")],
             "mixed_precision": devices["mixed_precision"], "model_facts": M.model_facts(mdl),
-            "train_truncated_share": float(tr.truncated.mean())}
+            "train_truncated_share": float(tr.truncated.mean()),
+            # a resumed fit's history and train time cover only what ran in this process
+            "resumed_from_checkpoint": resumed}
     clf = M.TFClassifier(mdl, tok, cfg.max_length, cfg.truncation, cfg.head_len, 1.0, cfg.eval_batch_size)
     return clf, info

@@ -182,7 +182,7 @@ def test_interrupted_training_resumes_from_checkpoint(imdb_dir, tmp_path):
     _, info = fine_tune(cfg, splits, tmp_path, resume=True)
     assert len(info["history"]["loss"]) == 1  # only epoch 2 was left to train
     _, fresh = fine_tune(cfg, splits, tmp_path / "fresh")
-    assert len(fresh["history"]["loss"]) == 2
+    assert len(fresh["history"]["loss"]) == 2 and fresh["resumed_from_checkpoint"] is False
 
 
 def test_training_resumes_from_the_middle_of_an_epoch(imdb_dir, tmp_path):
@@ -217,6 +217,7 @@ def test_training_resumes_from_the_middle_of_an_epoch(imdb_dir, tmp_path):
     total = M.batches_per_epoch(M.encode(splits.train["text"], M.load_tokenizer(M.MINILM_ALIAS), 32,
                                          cfg.truncation, cfg.head_len).ids, 16, cfg.bucket_boundaries)
     assert counter.n == total - 8  # the last checkpoint was after batch 8; the rest of the epoch ran
+    assert info["resumed_from_checkpoint"] is True
     assert len(info["history"]["loss"]) == 1
 
 
