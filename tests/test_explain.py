@@ -61,6 +61,9 @@ def test_ig_adds_steps_until_the_gap_is_small(clf):
     assert fixed.settings["steps_used"] == 1
     assert adaptive.completeness_gap <= max(0.05, 0.01 * delta) + 1e-6 or adaptive.settings["steps_used"] == 64
     assert adaptive.completeness_gap <= fixed.completeness_gap
+    # many steps: the sum of scores must reach f(x) − f(baseline) (a mismatched f(baseline) would leave a constant gap)
+    fine = Explainer(clf, "ig", steps=128, max_steps=128)([text])[0]
+    assert fine.completeness_gap < 0.02 * max(1.0, delta)
 
 
 def test_deterministic_and_edge_cases(clf):
