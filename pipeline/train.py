@@ -33,6 +33,18 @@ def _log_progress(every: int, total: int):
     return LogProgress()
 
 
+def _count_batches():
+    import tensorflow as tf
+
+    class CountBatches(tf.keras.callbacks.Callback):
+        batches = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.batches += 1
+
+    return CountBatches()
+
+
 def build(cfg: RunConfig):
     """Tokenizer and model for ``cfg.model`` (``tiny-random`` builds a small random BERT)."""
     if cfg.model == TINY_ALIAS:
@@ -79,7 +91,8 @@ def fine_tune(cfg: RunConfig, splits: Splits, workdir: Path, resume: bool = Fals
         tf.keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy", mode="max",
                                            save_best_only=True, save_weights_only=True),
     ]
-    callbacks += list(extra_callbacks or [])
+    seen = _count_batches()
+    callbacks += [seen] + list(extra_callbacks or [])
     interactive = sys.stdout.isatty()
     if not interactive:
         callbacks.append(_log_progress(50, steps))
@@ -91,9 +104,12 @@ def fine_tune(cfg: RunConfig, splits: Splits, workdir: Path, resume: bool = Fals
         mdl.load_weights(str(best))
     history = {k: [float(x) for x in v] for k, v in hist.history.items()}
     best_epoch = int(np.argmax(history.get("val_accuracy", [0]))) + 1 if history.get("val_accuracy") else None
+    samples = len(tr.ids) * len(history.get("loss", [1]))
+    if resumed:  # count only batches trained in this process (bucket tails are partial: a slight overstatement)
+        samples = min(seen.batches * cfg.batch_size, samples)
     info = {"tokenize": {"seconds": round(t_tok, 2)},
-            "train": {"seconds": round(t_fit, 2), "samples": int(len(tr.ids) * len(history.get("loss", [1]))),
-                      "samples_per_s": round(len(tr.ids) * len(history.get("loss", [1])) / max(t_fit, 1e-9), 2)},
+            "train": {"seconds": round(t_fit, 2), "samples": int(samples),
+                      "samples_per_s": round(samples / max(t_fit, 1e-9), 2)},
             "history": history, "best_epoch": best_epoch,
             "gpu_names": [d.name for d in tf.config.list_physical_devices("GPU")],
             "mixed_precision": devices["mixed_precision"], "model_facts": M.model_facts(mdl),

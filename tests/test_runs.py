@@ -218,6 +218,7 @@ def test_training_resumes_from_the_middle_of_an_epoch(imdb_dir, tmp_path):
                                          cfg.truncation, cfg.head_len).ids, 16, cfg.bucket_boundaries)
     assert counter.n == total - 8  # the last checkpoint was after batch 8; the rest of the epoch ran
     assert info["resumed_from_checkpoint"] is True
+    assert info["train"]["samples"] == counter.n * 16 < len(splits.train)  # only what this process trained
     assert len(info["history"]["loss"]) == 1
 
 
