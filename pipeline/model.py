@@ -142,10 +142,13 @@ def encode(texts: Iterable[str], tokenizer, max_length: int, truncation: str, he
 # ---------------------------------------------------------------- tf.data input
 
 
+def _padded_width(length: int, multiple: int = 8) -> int:
+    return -(-length // multiple) * multiple
+
+
 def _pad(batch_ids: Sequence[np.ndarray], multiple: int = 8) -> tuple[np.ndarray, np.ndarray]:
     """Pad to the longest in the batch (rounded up to ``multiple`` so tf.function retraces rarely)."""
-    longest = max(len(x) for x in batch_ids)
-    width = -(-longest // multiple) * multiple
+    width = _padded_width(max(len(x) for x in batch_ids), multiple)
     ids = np.zeros((len(batch_ids), width), dtype=np.int32)
     for j, x in enumerate(batch_ids):
         ids[j, :len(x)] = x
@@ -219,7 +222,7 @@ def length_sorted_batches(ids: list[np.ndarray], batch_size: int, fixed_length: 
     order = np.argsort([-len(x) for x in ids], kind="stable")
     i = 0
     while i < len(order):
-        width = -(-len(ids[order[i]]) // 8) * 8
+        width = _padded_width(len(ids[order[i]]))  # the longest row left sets the batch's width
         n = min(batch_size, max(1, max_tokens // width)) if max_tokens else batch_size
         pos = order[i:i + n]
         i += n

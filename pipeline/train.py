@@ -16,33 +16,25 @@ log = logging.getLogger(__name__)
 TINY_ALIAS = "tiny-random"  # a 2-layer random BERT on the MiniLM vocab: smoke tests, never for results
 
 
-def _log_progress(every: int, total: int):
-    """Keras callback: one log line every ``every`` batches (used when stdout is not a terminal)."""
+def _progress(log_every: int | None, total: int):
+    """Keras callback counting the batches trained in this process; with ``log_every`` it also logs a line
+    every that many batches (used when stdout is not a terminal)."""
     import tensorflow as tf
 
-    class LogProgress(tf.keras.callbacks.Callback):
+    class Progress(tf.keras.callbacks.Callback):
+        batches = 0
+
         def on_train_begin(self, logs=None):
             self.t0 = time.perf_counter()
 
         def on_train_batch_end(self, batch, logs=None):
-            if (batch + 1) % every == 0:
+            self.batches += 1
+            if log_every and (batch + 1) % log_every == 0:
                 log.info("step %d/%d loss %.4f acc %.4f (%.0f s)", batch + 1, total,
                          logs.get("loss", float("nan")), logs.get("accuracy", float("nan")),
                          time.perf_counter() - self.t0)
 
-    return LogProgress()
-
-
-def _count_batches():
-    import tensorflow as tf
-
-    class CountBatches(tf.keras.callbacks.Callback):
-        batches = 0
-
-        def on_train_batch_end(self, batch, logs=None):
-            self.batches += 1
-
-    return CountBatches()
+    return Progress()
 
 
 def build(cfg: RunConfig):
@@ -74,7 +66,7 @@ def fine_tune(cfg: RunConfig, splits: Splits, workdir: Path, resume: bool = Fals
     y_tr, y_va = splits.train["label"].to_numpy(), splits.val["label"].to_numpy()
     train_ds = M.train_dataset(tr.ids, y_tr, cfg.batch_size, cfg.bucket_boundaries, cfg.seed)
     val_ds = M.train_dataset(va.ids, y_va, cfg.eval_batch_size, cfg.bucket_boundaries, cfg.seed)
-    steps = M.batches_per_epoch(tr.ids, cfg.batch_size, cfg.bucket_boundaries)
+    steps = int(train_ds.cardinality())  # exact: the dataset declares its batch count
     with devices["strategy"].scope():
         opt = M.make_optimizer(cfg.optimizer, cfg.learning_rate, steps * cfg.epochs, cfg.warmup_ratio,
                                cfg.schedule, cfg.weight_decay)
@@ -91,11 +83,9 @@ def fine_tune(cfg: RunConfig, splits: Splits, workdir: Path, resume: bool = Fals
         tf.keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy", mode="max",
                                            save_best_only=True, save_weights_only=True),
     ]
-    seen = _count_batches()
-    callbacks += [seen] + list(extra_callbacks or [])
     interactive = sys.stdout.isatty()
-    if not interactive:
-        callbacks.append(_log_progress(50, steps))
+    seen = _progress(None if interactive else 50, steps)
+    callbacks += [seen] + list(extra_callbacks or [])
     t1 = time.perf_counter()
     hist = mdl.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks,
                    verbose=1 if interactive else 2)
