@@ -10,7 +10,7 @@ from pipeline.explain import DEFAULTS, Attribution, Explainer
 from pipeline.render import attribution_html
 
 METHOD_LABELS = {"grad": "gradient × input (instant)", "ig": "Integrated Gradients (~1 s)",
-                 "shap": "SHAP partition (~7 s)"}
+                 "shap": "SHAP partition (~4 s)"}
 
 
 def methods_for(run) -> list[str]:

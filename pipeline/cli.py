@@ -106,6 +106,27 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_quantize(args) -> int:
+    """Write ``model/int8.tflite`` (the copy SHAP scores with) into a run written before runs carried it,
+    and report how far it is from float32 on up to 64 of the run's test reviews."""
+    import numpy as np
+
+    from . import model as M
+    from .runs import atomic_write_bytes, load_classifier, load_run, resolve_run_dir
+
+    run_dir = resolve_run_dir(args.run, args.models_dir)
+    clf = load_classifier(run_dir)
+    if not hasattr(clf, "int8_scorer"):
+        raise ValueError(f"run {run_dir.name!r} is not a transformer run; nothing to quantize")
+    t0 = time.perf_counter()
+    atomic_write_bytes(run_dir / "model" / M.INT8_FILE, M.quantize_int8(clf.model))
+    texts = load_run(run_dir).predictions["text"].head(64).tolist()
+    diff = np.abs(clf.predict_proba(texts, precision="int8") - clf.predict_proba(texts))
+    print(f"{run_dir / 'model' / M.INT8_FILE} ({time.perf_counter() - t0:.0f} s); int8 vs float32 on "
+          f"{len(texts)} test reviews: mean |Δp| {diff.mean():.4f}, max {diff.max():.4f}")
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     """Score an existing model (hub name or folder) without training; writes a run folder."""
     import json
@@ -215,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--batch", type=int, default=256)
     pr.add_argument("--models-dir", dest="models_dir")
     pr.set_defaults(func=cmd_predict)
+
+    q = sub.add_parser("quantize", help="add the int8 copy SHAP uses to a run written before runs carried it")
+    q.add_argument("--run", required=True, help="run folder or run name under models/")
+    q.add_argument("--models-dir", dest="models_dir")
+    q.set_defaults(func=cmd_quantize)
 
     b = sub.add_parser("baseline", help="TF-IDF 1-2 grams + logistic regression run folder")
     _add_config_args(b, with_preset=False)

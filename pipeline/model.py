@@ -11,6 +11,7 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # transformers' TF classes ne
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ import numpy as np
 import tensorflow as tf
 
 from .data import clean_text
+
+log = logging.getLogger(__name__)
 
 LABELS = {0: "negative", 1: "positive"}
 MINILM_ALIAS = "minilm"
@@ -280,8 +283,11 @@ class TFClassifier:
     """
 
     def __init__(self, model, tokenizer, max_length: int, truncation: str, head_len: int,
-                 temperature: float = 1.0, batch_size: int = 64, max_batch_tokens: int = 2048):
+                 temperature: float = 1.0, batch_size: int = 64, max_batch_tokens: int = 2048,
+                 int8_path: Path | None = None):
         self.model, self.tokenizer = model, tokenizer
+        self.int8_path = Path(int8_path) if int8_path else None
+        self._int8: Int8Scorer | None = None
         self.max_length, self.truncation, self.head_len = max_length, truncation, head_len
         self.temperature, self.batch_size = float(temperature), batch_size
         # rows × padded width per forward; measured: same scoring speed as 64 rows, ~1.6× faster SHAP
@@ -308,26 +314,48 @@ class TFClassifier:
     def encode(self, texts: Sequence[str]) -> Encoded:
         return encode(texts, self.tokenizer, self.max_length, self.truncation, self.head_len)
 
-    def logits_from_ids(self, ids: list[np.ndarray], progress=None, fixed_length: int | None = None) -> np.ndarray:
+    def logits_from_ids(self, ids: list[np.ndarray], progress=None, fixed_length: int | None = None,
+                        precision: str = "float32") -> np.ndarray:
+        """Raw logits for token ids. ``precision="int8"`` scores with the quantized copy (:meth:`int8_scorer`)."""
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if precision == "int8":
+            forward, max_tokens = self.int8_scorer(), INT8_BATCH_TOKENS
+        else:
+            forward, max_tokens = (lambda b, m: self._forward(tf.constant(b), tf.constant(m)).numpy()), self.max_batch_tokens
         out = np.zeros((len(ids), 2), dtype=np.float32)
         with self._lock:
-            for pos, batch, mask in length_sorted_batches(ids, self.batch_size, fixed_length, self.max_batch_tokens):
-                out[pos] = self._forward(tf.constant(batch), tf.constant(mask)).numpy()
+            for pos, batch, mask in length_sorted_batches(ids, self.batch_size, fixed_length, max_tokens):
+                out[pos] = forward(batch, mask)
                 if progress is not None:
                     progress.update(len(pos))
         return out
 
-    def logits(self, texts: Sequence[str], progress=None) -> np.ndarray:
+    def logits(self, texts: Sequence[str], progress=None, precision: str = "float32") -> np.ndarray:
         """Raw (uncalibrated) logits, shape ``(n, 2)``."""
         if len(texts) == 0:
             return np.zeros((0, 2), dtype=np.float32)
         with self._lock:
             enc = self.encode(texts)
-        return self.logits_from_ids(enc.ids, progress)
+        return self.logits_from_ids(enc.ids, progress, precision=precision)
 
-    def predict_proba(self, texts: Sequence[str], progress=None) -> np.ndarray:
-        """Calibrated probability of the positive class per text."""
-        return logits_to_prob(self.logits(texts, progress), self.temperature)
+    def predict_proba(self, texts: Sequence[str], progress=None, precision: str = "float32") -> np.ndarray:
+        """Calibrated probability of the positive class per text. ``precision="int8"``: the quantized copy,
+        ~2.5× faster on CPU and within ~0.05 logit of float32 on average (used for SHAP's many masked texts)."""
+        return logits_to_prob(self.logits(texts, progress, precision), self.temperature)
+
+    def int8_scorer(self) -> "Int8Scorer":
+        """The int8 copy, read from ``int8_path`` when that file exists, else converted now (~16 s for MiniLM,
+        once per classifier) and kept in memory."""
+        with self._lock:
+            if self._int8 is None:
+                if self.int8_path is not None and self.int8_path.is_file():
+                    blob = self.int8_path.read_bytes()
+                else:
+                    log.info("no %s: quantizing the model now (once)", self.int8_path or INT8_FILE)
+                    blob = quantize_int8(self.model)
+                self._int8 = Int8Scorer(blob)
+            return self._int8
 
     # --- for explanations (gradients live here so the explain module stays framework-neutral)
 
@@ -347,8 +375,69 @@ class TFClassifier:
         return margin.numpy() / self.temperature, grads.numpy() / self.temperature
 
     def save(self, folder: Path) -> None:
+        """The checkpoint, the tokenizer and the int8 copy (``int8.tflite``) side by side."""
         self.model.save_pretrained(str(folder))
         self.tokenizer.save_pretrained(str(folder))
+        blob = quantize_int8(self.model)
+        (Path(folder) / INT8_FILE).write_bytes(blob)
+        self.int8_path = Path(folder) / INT8_FILE
+
+
+# ---------------------------------------------------------------- int8 copy for many small forwards (SHAP)
+
+PRECISIONS = ("float32", "int8")
+INT8_FILE = "int8.tflite"
+# rows × padded width per int8 forward. Measured on SHAP's masked reviews: 256 → 3.6 ms per row,
+# 2,048 → 6.1 ms (XNNPACK is fastest while a batch's activations stay in the core's cache)
+INT8_BATCH_TOKENS = 256
+
+
+def quantize_int8(model) -> bytes:
+    """The classifier's forward pass ``(input_ids, attention_mask) -> logits`` as a TFLite model with int8
+    weights and dynamically quantized activations (``tf.lite.Optimize.DEFAULT``).
+
+    Measured on MiniLM (2-core AVX-512 VNNI CPU): 2.5× faster than TF float32 per masked review, logit
+    margin within 0.05 of float32 on average (max 0.19 on 64 reviews), and SHAP against a float32
+    reference as faithful as float32 SHAP (benchmarks/attributions.py).
+    """
+    spec = tf.TensorSpec([None, None], tf.int32)
+
+    @tf.function(input_signature=[spec, spec])
+    def forward(input_ids, attention_mask):
+        return model(input_ids=input_ids, attention_mask=attention_mask, training=False).logits
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([forward.get_concrete_function()], model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    return converter.convert()
+
+
+class Int8Scorer:
+    """``scorer(ids, mask) -> logits`` on a TFLite model. Not thread-safe: :class:`TFClassifier` calls it
+    under its lock. Inputs are resized only when the batch shape changes."""
+
+    def __init__(self, blob: bytes, threads: int | None = None):
+        import warnings
+
+        with warnings.catch_warnings():  # tf.lite.Interpreter warns that it moves to LiteRT; it works in TF 2.21
+            warnings.simplefilter("ignore")
+            self._interp = tf.lite.Interpreter(model_content=blob,
+                                               num_threads=threads or len(os.sched_getaffinity(0)))
+        inputs = {d["name"]: d["index"] for d in self._interp.get_input_details()}
+        self._ids = next(i for n, i in inputs.items() if "input_ids" in n)
+        self._mask = next(i for n, i in inputs.items() if "attention_mask" in n)
+        self._out = self._interp.get_output_details()[0]["index"]
+        self._shape: tuple | None = None
+
+    def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if ids.shape != self._shape:
+            self._interp.resize_tensor_input(self._ids, ids.shape)
+            self._interp.resize_tensor_input(self._mask, ids.shape)
+            self._interp.allocate_tensors()
+            self._shape = ids.shape
+        self._interp.set_tensor(self._ids, ids.astype(np.int32))
+        self._interp.set_tensor(self._mask, mask.astype(np.int32))
+        self._interp.invoke()
+        return self._interp.get_tensor(self._out).astype(np.float32)
 
 
 def logits_to_prob(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:

@@ -268,4 +268,4 @@ def load_classifier(path: Path | str):
     tok = M.load_tokenizer(str(p / "model"))
     mdl = M.load_model(str(p / "model"))
     return M.TFClassifier(mdl, tok, cfg.max_length, cfg.truncation, cfg.head_len, temperature,
-                          cfg.eval_batch_size)
+                          cfg.eval_batch_size, int8_path=p / "model" / M.INT8_FILE)

@@ -19,10 +19,13 @@ def _remove_words(text: str, words: set[str]) -> str:
     return " ".join(w for w in text.split() if w.strip(".,").lower() not in words)
 
 
-@pytest.mark.parametrize("method", ["grad", "ig", "shap"])
+@pytest.mark.parametrize("method", ["grad", "ig", "shap", "shap-float32"])
 def test_deletion_check(clf, method):
     """Removing the top-2 words by attribution moves P(positive) more than removing 2 random words."""
-    ex = Explainer(clf, method, **({"max_evals": 200} if method == "shap" else {}))
+    if method.startswith("shap"):
+        ex = Explainer(clf, "shap", max_evals=200, precision="float32" if method.endswith("float32") else "int8")
+    else:
+        ex = Explainer(clf, method)
     texts = synthetic_reviews(12, 9)["text"].tolist()
     rng = np.random.default_rng(0)
     drop_top, drop_rand = [], []
@@ -67,17 +70,66 @@ def test_ig_adds_steps_until_the_gap_is_small(clf):
 
 
 def test_deterministic_and_edge_cases(clf):
-    ex = Explainer(clf, "shap", max_evals=100)
     text = "The film was awful and the acting was dull."
-    a1, a2 = ex([text])[0], ex([text])[0]
-    assert a1.tokens == a2.tokens and np.allclose(a1.scores, a2.scores)
-    assert abs(sum(a1.scores) + a1.base_value - a1.prob_pos) < 1e-3  # SHAP efficiency
+    for precision in ("int8", "float32"):
+        ex = Explainer(clf, "shap", max_evals=100, precision=precision)
+        a1, a2 = ex([text])[0], ex([text])[0]
+        assert a1.tokens == a2.tokens and np.allclose(a1.scores, a2.scores)
+        assert a1.settings["precision"] == precision
+        # SHAP efficiency: scores + base sum to the output of the model SHAP scored; prob_pos is float32's,
+        # so with int8 the reported gap is exactly the int8 copy's difference on this text
+        scored = clf.predict_proba([text], precision=precision)[0]
+        assert abs(sum(a1.scores) + a1.base_value - scored) < 1e-3
+        assert abs(a1.completeness_gap - abs(scored - a1.prob_pos)) < 1e-3
     for method in ("grad", "ig", "shap"):
         e = Explainer(clf, method)
         [empty] = e([""])
         [one] = e(["superb"])
         assert isinstance(empty, Attribution) and 0 <= empty.prob_pos <= 1
         assert one.merged_words().tokens == ["superb"] and len(one.scores) == 1
+
+
+def test_int8_copy_is_written_with_the_run_and_tracks_float32(clf, synthetic_run):
+    from pipeline.model import INT8_FILE
+
+    assert (synthetic_run / "model" / INT8_FILE).is_file()
+    texts = synthetic_reviews(60, 21)["text"].tolist()
+    p32, p8 = clf.predict_proba(texts), clf.predict_proba(texts, precision="int8")
+    assert clf.int8_path == synthetic_run / "model" / INT8_FILE  # loaded from the run, not re-converted
+    diff = np.abs(p8 - p32)
+    assert diff.mean() < 0.02 and diff.max() < 0.1
+    assert ((p8 >= 0.5) == (p32 >= 0.5)).mean() >= 0.95
+    with pytest.raises(ValueError, match="precision"):
+        clf.predict_proba(texts[:1], precision="fp16")
+    with pytest.raises(ValueError, match="precision"):
+        Explainer(clf, "shap", precision="fp16")
+
+
+def test_quantize_command_adds_the_int8_copy_to_an_older_run(synthetic_run, tmp_path, capsys):
+    import shutil
+
+    from pipeline.cli import main
+    from pipeline.model import INT8_FILE
+
+    old = tmp_path / "older-run"
+    shutil.copytree(synthetic_run, old)
+    (old / "model" / INT8_FILE).unlink()
+    assert main(["quantize", "--run", str(old)]) == 0
+    assert (old / "model" / INT8_FILE).is_file()
+    assert "mean |Δp|" in capsys.readouterr().out
+
+
+def test_one_explainer_shared_by_threads_gives_the_sequential_answers(clf):
+    """The dashboard shares one Explainer across sessions: concurrent calls must not mix their SHAP state."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    ex = Explainer(clf, "shap", max_evals=100)
+    texts = synthetic_reviews(6, 33)["text"].tolist()
+    sequential = [ex([t])[0].scores for t in texts]
+    with ThreadPoolExecutor(3) as pool:
+        concurrent = list(pool.map(lambda t: ex([t])[0].scores, texts))
+    for s, c in zip(sequential, concurrent):
+        assert np.allclose(s, c)
 
 
 def test_long_review_explains_only_what_the_model_sees(clf):
