@@ -3,9 +3,10 @@
     python benchmarks/attributions.py --run RUN [--reviews 20] [--naive 20] [--reference-evals 2000]
     python benchmarks/attributions.py --run RUN --reference-only   # untimed: compute and cache the reference
 
-Per review, in the same process: the naive recipe (transformers pipeline + SHAP defaults), our SHAP (default
-max_evals), our IG, gradient × input. Fidelity: Spearman correlation of each method's token scores with a
-SHAP reference at ``--reference-evals`` evaluations. Writes ``benchmarks/results/attributions-<date>.json``.
+Per review, in the same process: the naive recipe (transformers pipeline + SHAP defaults), our SHAP at several
+budgets and precisions (int8 = the run's quantized copy scores the masked texts), our IG, gradient × input.
+Fidelity: Spearman correlation of each method's token scores with a float32 SHAP reference at
+``--reference-evals`` evaluations, and the overlap of the 10 largest |scores|. Writes ``benchmarks/results/attributions-<date>.json``.
 """
 from __future__ import annotations
 
@@ -58,13 +59,13 @@ def spearman(a, b) -> float:
 
 
 def reference(clf, run_dir: Path, pick, evals: int):
-    """SHAP at ``evals`` evaluations per review, cached under benchmarks/results/cache (git-ignored): it is only
+    """Float32 SHAP at ``evals`` evaluations per review, cached under benchmarks/results/cache (git-ignored): it is only
     compared against, never timed, so it may be computed separately (``--reference-only``)."""
     from pipeline.explain import Attribution, Explainer
 
     cache = ROOT / "benchmarks" / "results" / "cache" / f"reference-{run_dir.name}-{evals}.json"
     stored = json.loads(cache.read_text()) if cache.is_file() else {}
-    ex = Explainer(clf, "shap", max_evals=evals)
+    ex = Explainer(clf, "shap", max_evals=evals, precision="float32")  # the reference is the float32 model
     out = []
     for rid, text in zip(pick["id"], pick["text"]):
         key = str(rid)
@@ -83,8 +84,8 @@ def main() -> None:
     ap.add_argument("--reviews", type=int, default=20)
     ap.add_argument("--naive", type=int, default=20, help="reviews timed with the naive recipe (~90 s each)")
     ap.add_argument("--reference-evals", type=int, default=2000)
-    ap.add_argument("--shap", nargs="+", default=["100", "200", "300", "500"],
-                    help="SHAP settings to time: EVALS or EVALS:BATCH (batch default: the Explainer's)")
+    ap.add_argument("--shap", nargs="+", default=["500", "750", "1000", "1000:64:float32"],
+                    help="SHAP settings to time: EVALS[:BATCH[:PRECISION]] (defaults: the Explainer's)")
     ap.add_argument("--reference-only", action="store_true",
                     help="compute the reference and cache it, time nothing (it is only used for fidelity)")
     a = ap.parse_args()
@@ -107,10 +108,14 @@ def main() -> None:
     res["spearman_words_vs_reference"] = {}
     shap_variants = []
     for spec in a.shap:
-        evals, _, batch = spec.partition(":")
+        evals, batch, precision = (spec.split(":") + ["", ""])[:3]
         extra = {"batch_size": int(batch)} if batch else {}
-        shap_variants.append((f"shap_{evals}" + (f"_b{batch}" if batch else ""),
-                              Explainer(clf, "shap", max_evals=int(evals), **extra)))
+        if precision:
+            extra["precision"] = precision
+        ex = Explainer(clf, "shap", max_evals=int(evals), **extra)
+        name = f"shap_{evals}" + (f"_b{batch}" if batch else "") + f"_{ex.settings['precision']}"
+        ex([texts[0]])  # load the int8 copy / trace once, untimed
+        shap_variants.append((name, ex))
     for name, ex in [("grad", grad), ("ig", ig)] + shap_variants:
         secs, rhos, word_rhos = [], [], []
         for t, r in zip(texts, refs):
@@ -120,6 +125,9 @@ def main() -> None:
                 res.setdefault("ig_steps_and_gap", []).append([at.settings["steps_used"], at.completeness_gap])
             if len(at.scores) == len(r.scores):
                 rhos.append(spearman(at.scores, r.scores))
+                top_ours, top_ref = (set(np.argsort(-np.abs(x))[:10]) for x in (at.scores, r.scores))
+                res.setdefault("top10_overlap_vs_reference", {}).setdefault(name, []).append(
+                    len(top_ours & top_ref) / 10)
                 word_rhos.append(spearman(at.merged_words().scores, r.merged_words().scores))
         res["seconds"][name] = secs
         res["spearman_vs_reference"][name] = rhos
@@ -141,7 +149,9 @@ def main() -> None:
     out = {"benchmark": "attributions", "date": str(date.today()), "run": run_dir.name,
            "reviews": len(texts), "median_tokens": float(med), "naive_form": form, "naive_reviews": len(ns),
            "seconds": summary, "median_spearman_vs_reference": fidelity,
-           "median_spearman_words_vs_reference": fidelity_words, "settings": {"ig": ig.settings, "shap": {n: e.settings for n, e in shap_variants}},
+           "median_spearman_words_vs_reference": fidelity_words,
+           "median_top10_overlap_vs_reference": {k: round(float(np.median(v)), 2)
+                                                 for k, v in res.get("top10_overlap_vs_reference", {}).items()}, "settings": {"ig": ig.settings, "shap": {n: e.settings for n, e in shap_variants}},
            "cpu_threads": os.cpu_count(), "reference_evals": a.reference_evals,
            "raw": res, "note": os.environ.get("BENCH_NOTE", "")}
     path = ROOT / "benchmarks" / "results" / f"attributions-{date.today()}.json"

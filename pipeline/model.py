@@ -411,6 +411,11 @@ def quantize_int8(model) -> bytes:
     return converter.convert()
 
 
+def _usable_cpus() -> int:
+    # the CPUs this process may run on (containers often allow fewer than cpu_count); macOS has no affinity call
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 class Int8Scorer:
     """``scorer(ids, mask) -> logits`` on a TFLite model. Not thread-safe: :class:`TFClassifier` calls it
     under its lock. Inputs are resized only when the batch shape changes."""
@@ -420,8 +425,7 @@ class Int8Scorer:
 
         with warnings.catch_warnings():  # tf.lite.Interpreter warns that it moves to LiteRT; it works in TF 2.21
             warnings.simplefilter("ignore")
-            self._interp = tf.lite.Interpreter(model_content=blob,
-                                               num_threads=threads or len(os.sched_getaffinity(0)))
+            self._interp = tf.lite.Interpreter(model_content=blob, num_threads=threads or _usable_cpus())
         inputs = {d["name"]: d["index"] for d in self._interp.get_input_details()}
         self._ids = next(i for n, i in inputs.items() if "input_ids" in n)
         self._mask = next(i for n, i in inputs.items() if "attention_mask" in n)
