@@ -61,7 +61,10 @@ def show_attribution(run, text: str, review_id: str | None = None, key: str = "a
             return None
     st.html(attribution_html(attr))
     extra = [f"computed in {attr.seconds:.2f} s"]
-    if attr.completeness_gap is not None:
+    if attr.method == "shap" and attr.settings.get("precision") == "int8" and attr.completeness_gap is not None:
+        # the scores add up to the int8 copy's output; the probability shown is the float32 model's
+        extra.append(f"int8 copy differs from the model by {attr.completeness_gap:.4f} probability")
+    elif attr.completeness_gap is not None:
         extra.append(f"completeness gap {attr.completeness_gap:.4f} {attr.units}")
     st.caption(" · ".join(extra) + f" · settings {attr.settings or DEFAULTS.get(attr.method)}")
     cols = st.columns(2)

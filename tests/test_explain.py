@@ -141,6 +141,30 @@ def test_long_review_explains_only_what_the_model_sees(clf):
     assert trunc and " … " in vis and vis.endswith("wonderful.")
 
 
+def test_wrong_side_words_count_each_errors_strongest_pushes():
+    """A word in every error with tiny pushes (used many times) must not outrank the word that decided the errors."""
+    import pandas as pd
+
+    from pipeline.explain import wrong_side_tokens
+
+    rows = []
+    for i in range(6):  # false positives: the wrong side is positive
+        tokens = ["the", "plot", "the", "cast", "the", "brilliant" if i < 3 else "ok", "the", "end", "the", "the"]
+        scores = [0.02, 0.0, 0.02, -0.1, 0.02, 0.4 if i < 3 else 0.01, 0.02, 0.03, 0.02, 0.02]
+        rows.append({"id": f"fp{i}", "correct": False, "label": 0, "pred": 1, "method": "shap",
+                     "tokens": tokens, "scores": scores})
+    rows.append({"id": "fn", "correct": False, "label": 1, "pred": 0, "method": "shap",
+                 "tokens": ["dull", "brilliant"], "scores": [-0.5, 0.3]})  # pushes negative: dull is wrong-side
+    rows.append({"id": "ok", "correct": True, "label": 1, "pred": 1, "method": "shap",
+                 "tokens": ["brilliant"], "scores": [0.9]})  # correct predictions are not counted
+    agg = wrong_side_tokens(pd.DataFrame(rows), per_review=1).set_index("token")
+    assert agg.loc["brilliant", "reviews"] == 3 and agg.loc["brilliant", "in_errors"] == 4
+    assert agg.loc["dull", "reviews"] == 1
+    assert "the" not in agg.index or agg.loc["the", "reviews"] < 3  # 6 × 0.02 would have won as a sum
+    assert "cast" not in agg.index  # pushed toward the right answer
+    assert list(agg.index[:1]) == ["brilliant"]
+
+
 def test_html_escapes_user_text():
     a = Attribution(["<script>alert(1)</script>", "great", "##ly"], [0.5, -0.2, 0.1], 0.5, 0.9, "grad", units="logit")
     h = attribution_html(a)

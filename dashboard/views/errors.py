@@ -67,10 +67,12 @@ if run.explanations is not None and not run.explanations.empty:
     with st.expander("Words that most often push errors to the wrong side (precomputed explanations)"):
         agg = wrong_side_tokens(run.explanations)
         n_err = int((~run.explanations["correct"]).sum())
-        st.caption(f"Across {n_err} explained errors: for a false positive the words pushing positive, for a false "
-                   "negative the words pushing negative.")
+        st.caption(f"Across {n_err} explained errors: how many errors have the word among their 5 strongest "
+                   "pushes toward the wrong answer (positive for a false positive, negative for a false negative), "
+                   "out of the errors containing it (`in_errors`).")
         st.dataframe(agg, hide_index=True, width="stretch",
-                     column_config={"total_push": st.column_config.NumberColumn(format="%.3f"),
+                     column_config={"share": st.column_config.NumberColumn(format="%.2f"),
+                                    "total_push": st.column_config.NumberColumn(format="%.3f"),
                                     "mean_push": st.column_config.NumberColumn(format="%.4f")})
 
 # Which review to open: a clicked row, else the permalink's ?review=ID, else none.
