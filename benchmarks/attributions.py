@@ -151,7 +151,8 @@ def main() -> None:
            "seconds": summary, "median_spearman_vs_reference": fidelity,
            "median_spearman_words_vs_reference": fidelity_words,
            "median_top10_overlap_vs_reference": {k: round(float(np.median(v)), 2)
-                                                 for k, v in res.get("top10_overlap_vs_reference", {}).items()}, "settings": {"ig": ig.settings, "shap": {n: e.settings for n, e in shap_variants}},
+                                                 for k, v in res.get("top10_overlap_vs_reference", {}).items()},
+           "settings": {"ig": ig.settings, "shap": {n: e.settings for n, e in shap_variants}},
            "cpu_threads": os.cpu_count(), "reference_evals": a.reference_evals,
            "raw": res, "note": os.environ.get("BENCH_NOTE", "")}
     path = ROOT / "benchmarks" / "results" / f"attributions-{date.today()}.json"

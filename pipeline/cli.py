@@ -111,18 +111,17 @@ def cmd_quantize(args) -> int:
     and report how far it is from float32 on up to 64 of the run's test reviews."""
     import numpy as np
 
-    from . import model as M
-    from .runs import atomic_write_bytes, load_classifier, load_run, resolve_run_dir
+    from .runs import load_classifier, load_run, resolve_run_dir
 
     run_dir = resolve_run_dir(args.run, args.models_dir)
     clf = load_classifier(run_dir)
-    if not hasattr(clf, "int8_scorer"):
+    if not hasattr(clf, "save_int8"):
         raise ValueError(f"run {run_dir.name!r} is not a transformer run; nothing to quantize")
     t0 = time.perf_counter()
-    atomic_write_bytes(run_dir / "model" / M.INT8_FILE, M.quantize_int8(clf.model))
+    path = clf.save_int8(run_dir / "model")
     texts = load_run(run_dir).predictions["text"].head(64).tolist()
     diff = np.abs(clf.predict_proba(texts, precision="int8") - clf.predict_proba(texts))
-    print(f"{run_dir / 'model' / M.INT8_FILE} ({time.perf_counter() - t0:.0f} s); int8 vs float32 on "
+    print(f"{path} ({time.perf_counter() - t0:.0f} s); int8 vs float32 on "
           f"{len(texts)} test reviews: mean |Δp| {diff.mean():.4f}, max {diff.max():.4f}")
     return 0
 

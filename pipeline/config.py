@@ -98,6 +98,10 @@ class RunConfig:
         return dataclasses.asdict(self)
 
 
+# How a transformer run's classifier can score texts: the float32 TF model, or its int8 TFLite copy
+# (pipeline.model.quantize_int8), which SHAP uses for its many masked texts.
+PRECISIONS = ("float32", "int8")
+
 PRESETS: dict[str, dict[str, Any]] = {
     # Packaged MiniLM, ~2,000 reviews, 1 epoch: a real dashboard within minutes on a laptop.
     "demo": {},

@@ -18,12 +18,14 @@ from typing import Sequence
 
 import numpy as np
 
+from .config import PRECISIONS
+
 log = logging.getLogger(__name__)
 
 METHODS = ("shap", "ig", "grad")
 # Chosen by benchmarks/attributions.py (MiniLM, 256 tokens, 20 median-length reviews, 2-core CPU): SHAP 1,000 evals
-# scored in int8 = median Spearman 0.91 against a float32 2,000-eval reference in 3.75 s (500: 0.81 in 2.05 s;
-# float32 500: 0.81 in 7.0 s); IG 8 steps: 0.9 s, completeness gap within 5 % (else more steps).
+# scored in int8 = median Spearman 0.91 against a float32 2,000-eval reference in 3.67 s (500: 0.81 in 1.99 s;
+# float32 1,000: 0.91 in 14.6 s); IG 8 steps: 0.83 s, completeness gap within 5 % (else more steps).
 DEFAULTS = {"shap": {"max_evals": 1000, "batch_size": 64, "precision": "int8"},
             "ig": {"steps": 8, "max_steps": 32, "gap_tolerance": 0.05}, "grad": {}}
 
@@ -78,8 +80,9 @@ class Explainer:
 
     ``method``: ``shap`` (Partition explainer over the model's own tokenizer; settings ``max_evals``,
     default 1000, ``batch_size``, default 64, and ``precision``, default ``"int8"``: the masked texts are scored
-    by the run's int8 copy, 2.5× faster and as faithful to a float32 reference as float32 scoring; the
-    reported ``prob_pos`` is always float32, so ``completeness_gap`` includes the int8 difference), ``ig`` (Integrated Gradients on word embeddings, ``steps`` default 8,
+    by the run's int8 copy, 4× faster and as faithful to a float32 reference as float32 scoring; the
+    reported ``prob_pos`` is always float32, so ``completeness_gap`` includes the int8 difference),
+    ``ig`` (Integrated Gradients on word embeddings, ``steps`` default 8,
     doubled up to ``max_steps`` 32 while the completeness gap exceeds ``gap_tolerance`` 5 % of f(x) − f(baseline),
     [PAD] baseline) or ``grad`` (gradient × input, one backward pass). The TF-IDF baseline supports SHAP
     only, over words.
@@ -96,8 +99,8 @@ class Explainer:
             raise ValueError(f"method {method!r} needs a transformer run; use 'shap' for the baseline")
         if method == "shap" and not self.is_transformer:
             self.settings.pop("precision", None)  # the TF-IDF baseline has one precision
-        if self.settings.get("precision", "float32") not in ("float32", "int8"):
-            raise ValueError(f"precision must be 'float32' or 'int8', got {self.settings['precision']!r}")
+        if self.settings.get("precision", "float32") not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.settings['precision']!r}")
         self._shap = None
         # SHAP's explainer and masker keep per-call state, and the dashboard shares one Explainer across
         # sessions: calls are serialised (the forwards are serialised by the classifier anyway)
@@ -204,15 +207,15 @@ class Explainer:
 
             if self.is_transformer:
                 masker = shap.maskers.Text(self.clf.tokenizer, mask_token="[MASK]", collapse_mask_token=True)
-            else:
-                masker = shap.maskers.Text(r"\W+")
-            if self.is_transformer:
-                precision = self.settings.get("precision", "float32")
-                self.clf.int8_scorer() if precision == "int8" else None  # load/convert now, not inside SHAP
+                precision = self.settings["precision"]
+                if precision == "int8":
+                    self.clf.int8_scorer()  # load (or convert) now, not inside SHAP's timing
 
                 def f(xs):
                     return self.clf.predict_proba(list(xs), precision=precision)
             else:
+                masker = shap.maskers.Text(r"\W+")
+
                 def f(xs):
                     return self.clf.predict_proba(list(xs))
             self._shap = shap.Explainer(f, masker, algorithm="partition", seed=0)
@@ -302,7 +305,9 @@ def wrong_side_tokens(explanations, top: int = 30, per_review: int = 5):
     """
     import pandas as pd
 
-    rows = []
+    from collections import Counter
+
+    rows, in_errors = [], Counter()
     for _, r in explanations[~explanations["correct"]].iterrows():
         a = Attribution(list(r["tokens"]), list(r["scores"]), 0.0, 0.0, r["method"])
         wrong_sign = 1 if r["pred"] == 1 else -1
@@ -311,16 +316,15 @@ def wrong_side_tokens(explanations, top: int = 30, per_review: int = 5):
             if any(c.isalpha() for c in t):
                 # a word's strongest occurrence: summing would favour words used 15 times per review
                 pushes[t.lower()] = max(pushes.get(t.lower(), float("-inf")), wrong_sign * s)
+        in_errors.update(pushes.keys())
         strongest = sorted(((p, t) for t, p in pushes.items() if p > 0), reverse=True)[:per_review]
-        rows += [{"token": t, "push": p, "id": r["id"], "top": True} for p, t in strongest]
-        rows += [{"token": t, "push": 0.0, "id": r["id"], "top": False} for t in pushes]
+        rows += [{"token": t, "push": p, "id": r["id"]} for p, t in strongest]
     columns = ["token", "reviews", "in_errors", "share", "total_push", "mean_push"]
     if not rows:
         return pd.DataFrame(columns=columns)
-    df = pd.DataFrame(rows)
-    seen = df[~df["top"]].groupby("token")["id"].nunique().rename("in_errors")
-    g = df[df["top"]].groupby("token").agg(reviews=("id", "nunique"), total_push=("push", "sum"),
-                                           mean_push=("push", "mean")).join(seen)
+    g = pd.DataFrame(rows).groupby("token").agg(reviews=("id", "nunique"), total_push=("push", "sum"),
+                                                mean_push=("push", "mean"))
+    g["in_errors"] = [in_errors[t] for t in g.index]
     g["share"] = g["reviews"] / g["in_errors"]
     return g.sort_values(["reviews", "total_push"], ascending=False).head(top).reset_index()[columns]
 
@@ -333,7 +337,7 @@ def add_cli(sub) -> None:
     p.add_argument("--correct", type=int, default=50, help="random correct predictions to add (default 50)")
     p.add_argument("--max-evals", type=int, default=None, help="SHAP evaluations per review")
     p.add_argument("--steps", type=int, default=None, help="IG interpolation steps")
-    p.add_argument("--precision", choices=("int8", "float32"), default=None,
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
                    help="SHAP: score masked texts with the int8 copy (default) or float32")
     p.add_argument("--models-dir", dest="models_dir")
 

@@ -20,6 +20,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import tensorflow as tf
 
+from .config import PRECISIONS
 from .data import clean_text
 
 log = logging.getLogger(__name__)
@@ -378,14 +379,19 @@ class TFClassifier:
         """The checkpoint, the tokenizer and the int8 copy (``int8.tflite``) side by side."""
         self.model.save_pretrained(str(folder))
         self.tokenizer.save_pretrained(str(folder))
-        blob = quantize_int8(self.model)
-        (Path(folder) / INT8_FILE).write_bytes(blob)
+        self.save_int8(Path(folder))
+
+    def save_int8(self, folder: Path) -> Path:
+        """Quantize the model and write ``folder/int8.tflite`` atomically (a run folder may be in use)."""
+        from .runs import atomic_write_bytes
+
         self.int8_path = Path(folder) / INT8_FILE
+        atomic_write_bytes(self.int8_path, quantize_int8(self.model))
+        return self.int8_path
 
 
 # ---------------------------------------------------------------- int8 copy for many small forwards (SHAP)
 
-PRECISIONS = ("float32", "int8")
 INT8_FILE = "int8.tflite"
 # rows × padded width per int8 forward. Measured on SHAP's masked reviews: 256 → 3.6 ms per row,
 # 2,048 → 6.1 ms (XNNPACK is fastest while a batch's activations stay in the core's cache)
