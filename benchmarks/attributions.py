@@ -8,19 +8,18 @@ budgets and precisions (int8 = the run's quantized copy scores the masked texts)
 Fidelity: Spearman correlation of each method's token scores with a float32 SHAP reference at
 ``--reference-evals`` evaluations, and the overlap of the 10 largest |scores|. Writes ``benchmarks/results/attributions-<date>.json``.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import numpy as np
@@ -35,8 +34,16 @@ def naive_recipe(run_dir: Path):
 
     tok = AutoTokenizer.from_pretrained(str(run_dir / "model"))
     mdl = TFAutoModelForSequenceClassification.from_pretrained(str(run_dir / "model"))
-    pipe = pipeline("text-classification", model=mdl, tokenizer=tok, framework="tf", dtype=None, top_k=None,
-                    truncation=True, max_length=256)
+    pipe = pipeline(
+        "text-classification",
+        model=mdl,
+        tokenizer=tok,
+        framework="tf",
+        dtype=None,
+        top_k=None,
+        truncation=True,
+        max_length=256,
+    )
     try:
         expl = shap.Explainer(shap.models.TransformersPipeline(pipe, rescale_to_logits=False), shap.maskers.Text(tok))
         form = "shap.models.TransformersPipeline"
@@ -61,7 +68,7 @@ def spearman(a, b) -> float:
 def reference(clf, run_dir: Path, pick, evals: int):
     """Float32 SHAP at ``evals`` evaluations per review, cached under benchmarks/results/cache (git-ignored): it is only
     compared against, never timed, so it may be computed separately (``--reference-only``)."""
-    from pipeline.explain import Attribution, Explainer
+    from pipeline.analysis.explain import Attribution, Explainer
 
     cache = ROOT / "benchmarks" / "results" / "cache" / f"reference-{run_dir.name}-{evals}.json"
     stored = json.loads(cache.read_text()) if cache.is_file() else {}
@@ -84,13 +91,21 @@ def main() -> None:
     ap.add_argument("--reviews", type=int, default=20)
     ap.add_argument("--naive", type=int, default=20, help="reviews timed with the naive recipe (~90 s each)")
     ap.add_argument("--reference-evals", type=int, default=2000)
-    ap.add_argument("--shap", nargs="+", default=["500", "750", "1000", "1000:64:float32"],
-                    help="SHAP settings to time: EVALS[:BATCH[:PRECISION]] (defaults: the Explainer's)")
-    ap.add_argument("--reference-only", action="store_true",
-                    help="compute the reference and cache it, time nothing (it is only used for fidelity)")
+    ap.add_argument(
+        "--shap",
+        nargs="+",
+        default=["500", "750", "1000", "1000:64:float32"],
+        help="SHAP settings to time: EVALS[:BATCH[:PRECISION]] (defaults: the Explainer's)",
+    )
+    ap.add_argument(
+        "--reference-only",
+        action="store_true",
+        help="compute the reference and cache it, time nothing (it is only used for fidelity)",
+    )
     a = ap.parse_args()
-    from pipeline.explain import Explainer
-    from pipeline.runs import load_classifier, load_run, resolve_run_dir
+    from pipeline.analysis.explain import Explainer
+    from pipeline.classifiers import load_classifier
+    from pipeline.runs import load_run, resolve_run_dir
 
     run_dir = resolve_run_dir(a.run)
     run = load_run(run_dir)
@@ -127,13 +142,22 @@ def main() -> None:
                 rhos.append(spearman(at.scores, r.scores))
                 top_ours, top_ref = (set(np.argsort(-np.abs(x))[:10]) for x in (at.scores, r.scores))
                 res.setdefault("top10_overlap_vs_reference", {}).setdefault(name, []).append(
-                    len(top_ours & top_ref) / 10)
+                    len(top_ours & top_ref) / 10
+                )
                 word_rhos.append(spearman(at.merged_words().scores, r.merged_words().scores))
         res["seconds"][name] = secs
         res["spearman_vs_reference"][name] = rhos
         res["spearman_words_vs_reference"][name] = word_rhos
-        print(name, "p50 s", statistics.median(secs), "median rho", statistics.median(rhos) if rhos else None,
-              "words", statistics.median(word_rhos) if word_rhos else None, flush=True)
+        print(
+            name,
+            "p50 s",
+            statistics.median(secs),
+            "median rho",
+            statistics.median(rhos) if rhos else None,
+            "words",
+            statistics.median(word_rhos) if word_rhos else None,
+            flush=True,
+        )
     naive, form = naive_recipe(run_dir)
     vis = [Explainer(clf, "shap").visible_text(t)[0] for t in texts[: a.naive]]
     ns = []
@@ -142,19 +166,32 @@ def main() -> None:
         naive([t])
         ns.append(time.perf_counter() - t0)
     res["seconds"]["naive"] = ns
-    summary = {k: {"p50": round(float(np.percentile(v, 50)), 3), "p95": round(float(np.percentile(v, 95)), 3)}
-               for k, v in res["seconds"].items()}
+    summary = {
+        k: {"p50": round(float(np.percentile(v, 50)), 3), "p95": round(float(np.percentile(v, 95)), 3)}
+        for k, v in res["seconds"].items()
+    }
     fidelity = {k: round(float(np.median(v)), 3) for k, v in res["spearman_vs_reference"].items() if v}
     fidelity_words = {k: round(float(np.median(v)), 3) for k, v in res["spearman_words_vs_reference"].items() if v}
-    out = {"benchmark": "attributions", "date": str(date.today()), "run": run_dir.name,
-           "reviews": len(texts), "median_tokens": float(med), "naive_form": form, "naive_reviews": len(ns),
-           "seconds": summary, "median_spearman_vs_reference": fidelity,
-           "median_spearman_words_vs_reference": fidelity_words,
-           "median_top10_overlap_vs_reference": {k: round(float(np.median(v)), 2)
-                                                 for k, v in res.get("top10_overlap_vs_reference", {}).items()},
-           "settings": {"ig": ig.settings, "shap": {n: e.settings for n, e in shap_variants}},
-           "cpu_threads": os.cpu_count(), "reference_evals": a.reference_evals,
-           "raw": res, "note": os.environ.get("BENCH_NOTE", "")}
+    out = {
+        "benchmark": "attributions",
+        "date": str(date.today()),
+        "run": run_dir.name,
+        "reviews": len(texts),
+        "median_tokens": float(med),
+        "naive_form": form,
+        "naive_reviews": len(ns),
+        "seconds": summary,
+        "median_spearman_vs_reference": fidelity,
+        "median_spearman_words_vs_reference": fidelity_words,
+        "median_top10_overlap_vs_reference": {
+            k: round(float(np.median(v)), 2) for k, v in res.get("top10_overlap_vs_reference", {}).items()
+        },
+        "settings": {"ig": ig.settings, "shap": {n: e.settings for n, e in shap_variants}},
+        "cpu_threads": os.cpu_count(),
+        "reference_evals": a.reference_evals,
+        "raw": res,
+        "note": os.environ.get("BENCH_NOTE", ""),
+    }
     path = ROOT / "benchmarks" / "results" / f"attributions-{date.today()}.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps({k: out[k] for k in ("seconds", "median_spearman_vs_reference", "naive_form")}, indent=2))

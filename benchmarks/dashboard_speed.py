@@ -7,19 +7,18 @@ Uses streamlit's AppTest, whose ``run()`` executes the script exactly as the ser
 warm = the same interaction again. Also measures live-inference latency p50 inside the app when the run
 has a model. Writes ``benchmarks/results/dashboard-<date>.json``.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import statistics
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 
@@ -53,6 +52,7 @@ def main() -> None:
         def go():
             at.switch_page(f"views/{p}.py")
             at.run()
+
         return go
 
     cold_pages = {}
@@ -62,11 +62,11 @@ def main() -> None:
         for p in ("overview", "metrics", "errors", "behavior"):
             step(f"open {p}", page(p))
         page("metrics")()
-        step("threshold slider", lambda: at.slider(key="threshold").set_value(0.3 + 0.1 * (i % 4)).run())
+        step("threshold slider", lambda i=i: at.slider(key="threshold").set_value(0.3 + 0.1 * (i % 4)).run())
         page("errors")()
-        step("error type filter", lambda: at.multiselect[0].set_value(["FP"] if i % 2 else ["FN"]).run())
-        step("text search", lambda: at.text_input[0].set_value(["plot", "actor", "boring", "great"][i % 4]).run())
-        step("confidence slider", lambda: at.slider[0].set_value((0.5 + 0.05 * (i % 4), 1.0)).run())
+        step("error type filter", lambda i=i: at.multiselect[0].set_value(["FP"] if i % 2 else ["FN"]).run())
+        step("text search", lambda i=i: at.text_input[0].set_value(["plot", "actor", "boring", "great"][i % 4]).run())
+        step("confidence slider", lambda i=i: at.slider[0].set_value((0.5 + 0.05 * (i % 4), 1.0)).run())
     live = {}
     info = json.loads((Path(a.models_dir) / a.run / "run.json").read_text())
     at.switch_page("views/live.py")
@@ -84,12 +84,20 @@ def main() -> None:
         lat.append(float(at.metric[3].value.split()[0]))
     live["latency_ms_p50"] = statistics.median(lat)
     live["latency_ms"] = lat
-    out = {"benchmark": "dashboard", "date": str(date.today()), "run": a.run, "kind": info.get("kind"),
-           "rows": int(info["data"]["test"]["rows"]), "cold_start_s": round(cold_start, 3),
-           "cold_first_open_s": {k: round(v, 3) for k, v in cold_pages.items()},
-           "warm_s": {k: {"median": round(statistics.median(v), 3), "max": round(max(v), 3), "n": len(v)}
-                      for k, v in res.items()},
-           "live": live, "note": os.environ.get("BENCH_NOTE", "")}
+    out = {
+        "benchmark": "dashboard",
+        "date": str(date.today()),
+        "run": a.run,
+        "kind": info.get("kind"),
+        "rows": int(info["data"]["test"]["rows"]),
+        "cold_start_s": round(cold_start, 3),
+        "cold_first_open_s": {k: round(v, 3) for k, v in cold_pages.items()},
+        "warm_s": {
+            k: {"median": round(statistics.median(v), 3), "max": round(max(v), 3), "n": len(v)} for k, v in res.items()
+        },
+        "live": live,
+        "note": os.environ.get("BENCH_NOTE", ""),
+    }
     path = ROOT / "benchmarks" / "results" / f"dashboard-{a.run}-{date.today()}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2) + "\n")

@@ -5,16 +5,17 @@
 
 Used for the full MiniLM run of this repo's results, which was stopped after epoch 1 to fit the session.
 """
+
 import argparse
 import json
 import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-from pipeline import model as M
+from pipeline.classifiers.sources import load_tokenizer
+from pipeline.classifiers.transformer.checkpoint import load_model
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--partial", required=True)
@@ -25,11 +26,12 @@ a = ap.parse_args()
 best = Path(a.partial) / "checkpoints" / "best" / "weights"
 if not best.with_suffix(".index").exists():
     sys.exit(f"no best-epoch checkpoint at {best}")
-tok, mdl = M.load_tokenizer(a.base), M.load_model(a.base)
+tok, mdl = load_tokenizer(a.base), load_model(a.base)
 mdl.load_weights(str(best)).assert_existing_objects_matched()
 out = Path(a.output)
 mdl.save_pretrained(str(out))
 tok.save_pretrained(str(out))
-(out / "training.json").write_text(json.dumps({"config": json.loads(a.config_json),
-                                               "exported_from": str(best)}, indent=2))
+(out / "training.json").write_text(
+    json.dumps({"config": json.loads(a.config_json), "exported_from": str(best)}, indent=2)
+)
 print(out)

@@ -6,29 +6,33 @@ Training: samples/s over ``--train-steps`` optimizer steps per trial on IMDB tra
 Scoring: reviews/s over ``--score`` IMDB test reviews. Trials alternate between the two modes so that load
 from other processes hits both alike. Writes ``benchmarks/results/padding-<date>.json``.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import numpy as np
 
-from pipeline import model as M
+from pipeline.classifiers.sources import load_tokenizer
+from pipeline.classifiers.transformer.batching import train_dataset
+from pipeline.classifiers.transformer.checkpoint import load_model
+from pipeline.classifiers.transformer.classifier import TFClassifier
+from pipeline.classifiers.transformer.train import compile_model
 from pipeline.data import load_raw, stratified_sample
 from pipeline.provenance import hardware, versions
+from pipeline.tokens import Truncation, encode
 
 
 def train_rate(mdl, ids, labels, batch, steps, fixed, boundaries) -> float:
-    ds = M.train_dataset(ids, labels, batch, boundaries, seed=0, fixed_length=fixed).take(steps + 2)
+    ds = train_dataset(ids, labels, batch, boundaries, seed=0, fixed_length=fixed).take(steps + 2)
     it = iter(ds)
     for _ in range(2):  # warm-up: tracing for new shapes is not throughput
         x, y = next(it)
@@ -52,23 +56,25 @@ def main() -> None:
     import tensorflow as tf
 
     frames, _ = load_raw(a.data)
-    tok = M.load_tokenizer("minilm")
-    mdl = M.load_model("minilm")
-    M.compile_model(mdl, tf.keras.optimizers.Adam(1e-5))
+    tok = load_tokenizer("minilm")
+    mdl = load_model("minilm")
+    compile_model(mdl, tf.keras.optimizers.Adam(1e-5))
     train = stratified_sample(frames["train"], 4000, 0)
     test = stratified_sample(frames["test"], a.score, 0)
-    tr = M.encode(train["text"], tok, a.max_length, "head+tail", 128)
-    te = M.encode(test["text"], tok, a.max_length, "head+tail", 128)
+    tr = encode(train["text"], tok, Truncation(a.max_length, "head+tail", 128))
+    te = encode(test["text"], tok, Truncation(a.max_length, "head+tail", 128))
     bounds = [b for b in (64, 128, 192, 256, 320, 384, 448) if b < a.max_length]
-    clf = M.TFClassifier(mdl, tok, a.max_length, "head+tail", 128, batch_size=32)
+    clf = TFClassifier(mdl, tok, Truncation(a.max_length, "head+tail", 128), batch_size=32)
     res = {"train_fixed": [], "train_bucketed": [], "score_fixed": [], "score_bucketed": []}
     clf.logits_from_ids(te.ids[:64])  # trace once
     clf.logits_from_ids(te.ids[:64], fixed_length=a.max_length)
     for trial in range(a.trials):
-        res["train_fixed"].append(train_rate(mdl, tr.ids, train["label"].to_numpy(), a.batch, a.train_steps,
-                                             a.max_length, bounds))
-        res["train_bucketed"].append(train_rate(mdl, tr.ids, train["label"].to_numpy(), a.batch, a.train_steps,
-                                                None, bounds))
+        res["train_fixed"].append(
+            train_rate(mdl, tr.ids, train["label"].to_numpy(), a.batch, a.train_steps, a.max_length, bounds)
+        )
+        res["train_bucketed"].append(
+            train_rate(mdl, tr.ids, train["label"].to_numpy(), a.batch, a.train_steps, None, bounds)
+        )
         for mode, fixed in (("score_fixed", a.max_length), ("score_bucketed", None)):
             t0 = time.perf_counter()
             clf.logits_from_ids(te.ids, fixed_length=fixed)
@@ -80,16 +86,25 @@ def main() -> None:
 def write(a, res, te) -> None:
     lengths = np.array([len(x) for x in te.ids])
     out = {
-        "benchmark": "padding", "date": str(date.today()), "model": "minilm (all-MiniLM-L6-v2)",
-        "max_length": a.max_length, "batch_size_train": a.batch, "batch_size_score": 32,
-        "train_steps_per_trial": a.train_steps, "score_reviews": len(te.ids), "trials": a.trials,
-        "mean_tokens_seen_test": float(lengths.mean()), "share_truncated_test": float(te.truncated.mean()),
+        "benchmark": "padding",
+        "date": str(date.today()),
+        "model": "minilm (all-MiniLM-L6-v2)",
+        "max_length": a.max_length,
+        "batch_size_train": a.batch,
+        "batch_size_score": 32,
+        "train_steps_per_trial": a.train_steps,
+        "score_reviews": len(te.ids),
+        "trials": a.trials,
+        "mean_tokens_seen_test": float(lengths.mean()),
+        "share_truncated_test": float(te.truncated.mean()),
         "trials_done": len(res["score_bucketed"]),
         "samples_per_s": {k: [round(x, 2) for x in v] for k, v in res.items()},
         "median": {k: round(float(np.median(v)), 2) for k, v in res.items()},
         "speedup_train": round(float(np.median(res["train_bucketed"]) / np.median(res["train_fixed"])), 2),
         "speedup_score": round(float(np.median(res["score_bucketed"]) / np.median(res["score_fixed"])), 2),
-        "note": os.environ.get("BENCH_NOTE", ""), "hardware": hardware(), "versions": versions(),
+        "note": os.environ.get("BENCH_NOTE", ""),
+        "hardware": hardware(),
+        "versions": versions(),
     }
     path = ROOT / "benchmarks" / "results" / f"padding-{date.today()}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

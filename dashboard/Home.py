@@ -1,13 +1,10 @@
 """Entry point: ``streamlit run dashboard/Home.py``. Builds the navigation and the shared run picker."""
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from pathlib import Path
 
 import streamlit as st
 
-import state
+from dashboard import state
 
 st.set_page_config(page_title="IMDB BERT error analysis", page_icon=":material/movie:", layout="wide")
 

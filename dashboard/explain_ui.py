@@ -1,20 +1,25 @@
 """Attribution widgets shared by the error-analysis and live-inference pages."""
+
 from __future__ import annotations
 
 import json
 
 import streamlit as st
 
-import state
-from pipeline.explain import DEFAULTS, Attribution, Explainer
+from dashboard import state
+from pipeline.analysis.explain import METHODS, Attribution, Explainer, methods_for
+from pipeline.classifiers import run_kind
 from pipeline.render import attribution_html
 
-METHOD_LABELS = {"grad": "gradient × input (instant)", "ig": "Integrated Gradients (~1 s)",
-                 "shap": "SHAP partition (~4 s)"}
+
+def method_label(name: str) -> str:
+    m = METHODS[name]
+    return f"{m.label} ({m.cost})"
 
 
-def methods_for(run) -> list[str]:
-    return ["shap"] if run.run.get("kind") == "baseline" else ["grad", "ig", "shap"]
+def run_methods(run) -> list[str]:
+    """The attribution methods this run's model supports (known from its kind, before loading it)."""
+    return methods_for(run_kind(run.path).capabilities)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -36,24 +41,37 @@ def precomputed(run, review_id: str) -> Attribution | None:
     if rows.empty:
         return None
     r = rows.iloc[0]
-    return Attribution(list(r["tokens"]), [float(s) for s in r["scores"]], float(r["base_value"]),
-                       float(r["prob_pos"]), str(r["method"]), json.loads(r["settings"]), str(r["units"]),
-                       None if r["completeness_gap"] != r["completeness_gap"] else float(r["completeness_gap"]),
-                       float(r["seconds"]), bool(r["truncated"]))
+    return Attribution(
+        list(r["tokens"]),
+        [float(s) for s in r["scores"]],
+        float(r["base_value"]),
+        float(r["prob_pos"]),
+        str(r["method"]),
+        json.loads(r["settings"]),
+        str(r["units"]),
+        None if r["completeness_gap"] != r["completeness_gap"] else float(r["completeness_gap"]),
+        float(r["seconds"]),
+        bool(r["truncated"]),
+    )
 
 
 def show_attribution(run, text: str, review_id: str | None = None, key: str = "attr") -> Attribution | None:
     """Precomputed attribution when the run has one for ``review_id``, else a method picker + compute."""
     pre = precomputed(run, review_id) if review_id is not None else None
-    options = methods_for(run)
+    options = run_methods(run)
     choices = (["precomputed"] if pre is not None else []) + options
-    method = st.radio("Attribution method", choices, horizontal=True, key=f"{key}_method",
-                      format_func=lambda m: f"precomputed ({pre.method})" if m == "precomputed" else METHOD_LABELS[m])
+    method = st.radio(
+        "Attribution method",
+        choices,
+        horizontal=True,
+        key=f"{key}_method",
+        format_func=lambda m: f"precomputed ({pre.method})" if m == "precomputed" else method_label(m),
+    )
     if method == "precomputed":
         attr = pre
     else:
         try:
-            with st.spinner(f"Computing {METHOD_LABELS[method]}…"):
+            with st.spinner(f"Computing {method_label(method)}…"):
                 stamp = state._stamp(run.path)
                 attr = Attribution(**explain_cached(str(run.path), stamp, method, text))
         except Exception as exc:
@@ -66,12 +84,16 @@ def show_attribution(run, text: str, review_id: str | None = None, key: str = "a
         extra.append(f"int8 copy differs from the model by {attr.completeness_gap:.4f} probability")
     elif attr.completeness_gap is not None:
         extra.append(f"completeness gap {attr.completeness_gap:.4f} {attr.units}")
-    st.caption(" · ".join(extra) + f" · settings {attr.settings or DEFAULTS.get(attr.method)}")
+    st.caption(" · ".join(extra) + f" · settings {attr.settings}")
     cols = st.columns(2)
     cols[0].write("**Pushes toward positive**")
-    cols[0].dataframe([{"token": t, "score": round(s, 4)} for t, s in attr.merged_words().top(8, 1)],
-                      hide_index=True, width="stretch")
+    cols[0].dataframe(
+        [{"token": t, "score": round(s, 4)} for t, s in attr.merged_words().top(8, 1)], hide_index=True, width="stretch"
+    )
     cols[1].write("**Pushes toward negative**")
-    cols[1].dataframe([{"token": t, "score": round(s, 4)} for t, s in attr.merged_words().top(8, -1)],
-                      hide_index=True, width="stretch")
+    cols[1].dataframe(
+        [{"token": t, "score": round(s, 4)} for t, s in attr.merged_words().top(8, -1)],
+        hide_index=True,
+        width="stretch",
+    )
     return attr

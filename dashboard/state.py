@@ -3,21 +3,20 @@
 Run data is cached per (folder, modification time) with ``st.cache_data``, so a rerun never re-reads
 parquet; models are cached once per process with ``st.cache_resource`` and are thread-safe.
 """
+
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from pipeline import runs as R
+from pipeline import runs
+from pipeline.classifiers import load_classifier
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CREATE_RUN_CMD = "python -m pipeline run --preset demo"
 
@@ -35,9 +34,9 @@ def _stamp(path: Path) -> float:
 
 
 @st.cache_data(ttl=30, show_spinner=False)
-def list_runs_cached(root: str, dir_mtime: float) -> list[R.RunInfo]:
+def list_runs_cached(root: str, dir_mtime: float) -> list[runs.RunInfo]:
     """Keyed by the folder's mtime: a run added, published or deleted shows up at the next rerun."""
-    return R.list_runs(Path(root))
+    return runs.list_runs(Path(root))
 
 
 def _dir_mtime(path: Path) -> float:
@@ -48,33 +47,36 @@ def _dir_mtime(path: Path) -> float:
 
 
 @st.cache_data(show_spinner="Loading run…", max_entries=8)
-def _load(path: str, stamp: float) -> R.Run:
-    run = R.load_run(path)
+def _load(path: str, stamp: float) -> runs.Run:
+    run = runs.load_run(path)
     p = run.predictions
     p["snippet"] = p["text"].str.slice(0, 220).str.replace(r"<\s*br\s*/?\s*>", " ", regex=True)
-    p["error_type"] = np.select([(p["pred"] == 1) & (p["label"] == 0), (p["pred"] == 0) & (p["label"] == 1)],
-                                ["FP", "FN"], default="")
+    p["error_type"] = np.select(
+        [(p["pred"] == 1) & (p["label"] == 0), (p["pred"] == 0) & (p["label"] == 1)], ["FP", "FN"], default=""
+    )
     return run
 
 
-def load(info: R.RunInfo) -> R.Run | None:
+def load(info: runs.RunInfo) -> runs.Run | None:
     """The run, or ``None`` after showing why it cannot be read (e.g. deleted while the app was open)."""
     try:
         return _load(str(info.path), _stamp(info.path))
-    except (R.RunError, OSError) as exc:
-        st.error(f"Cannot read run **{info.name}**: {exc}. Pick another run in the sidebar, or recreate it "
-                 f"with `{CREATE_RUN_CMD}`.")
+    except (runs.RunError, OSError) as exc:
+        st.error(
+            f"Cannot read run **{info.name}**: {exc}. Pick another run in the sidebar, or recreate it "
+            f"with `{CREATE_RUN_CMD}`."
+        )
         return None
 
 
 @st.cache_resource(show_spinner="Loading model (once per server)…", max_entries=4)
 def classifier(path: str, stamp: float):
-    clf = R.load_classifier(path)
-    clf.predict_proba(["warm-up: trace the forward pass once, so no user waits for it"])
+    clf = load_classifier(path)
+    clf.prob_positive(["warm-up: trace the forward pass once, so no user waits for it"])
     return clf
 
 
-def get_classifier(run: R.Run):
+def get_classifier(run: runs.Run):
     try:
         return classifier(str(run.path), _stamp(run.path))
     except Exception as exc:  # a missing/corrupt model folder must not break the page
@@ -100,13 +102,18 @@ def sidebar_picker() -> None:
                 st.warning(f"Run **{current}** is no longer available ({why}); showing another run.")
                 st.session_state.pop("run_select", None)
             default = names.index(wanted) if wanted in names else (names.index(current) if current in names else 0)
-            choice = st.selectbox("Run", names, index=default, format_func=lambda n: good[names.index(n)].label,
-                                  key="run_select")
+            choice = st.selectbox(
+                "Run", names, index=default, format_func=lambda n: good[names.index(n)].label, key="run_select"
+            )
             st.session_state["run_name"] = choice
             st.session_state["run"] = good[names.index(choice)]
             others = ["(none)"] + [n for n in names if n != choice]
-            cmp_choice = st.selectbox("Compare with", others, key="compare_select",
-                                      format_func=lambda n: n if n == "(none)" else good[names.index(n)].label)
+            cmp_choice = st.selectbox(
+                "Compare with",
+                others,
+                key="compare_select",
+                format_func=lambda n: n if n == "(none)" else good[names.index(n)].label,
+            )
             st.session_state["compare"] = None if cmp_choice == "(none)" else good[names.index(cmp_choice)]
         if bad:
             with st.expander(f"{len(bad)} unusable run folder(s)"):
@@ -115,12 +122,14 @@ def sidebar_picker() -> None:
         st.caption(f"Runs folder: `{models_dir()}`")
 
 
-def current_run() -> R.Run | None:
+def current_run() -> runs.Run | None:
     """The picked run, or ``None`` after telling the user how to create one."""
     info = st.session_state.get("run")
     if info is None:
-        st.info(f"No complete run in `{models_dir()}` yet. Create one (a few minutes on a laptop):\n\n"
-                f"```\n{CREATE_RUN_CMD}\n```")
+        st.info(
+            f"No complete run in `{models_dir()}` yet. Create one (a few minutes on a laptop):\n\n"
+            f"```\n{CREATE_RUN_CMD}\n```"
+        )
         return None
     if not info.path.exists():
         st.error(f"Run **{info.name}** was deleted. Pick another run, or recreate one with `{CREATE_RUN_CMD}`.")
@@ -128,7 +137,7 @@ def current_run() -> R.Run | None:
     return load(info)
 
 
-def compare_run() -> R.Run | None:
+def compare_run() -> runs.Run | None:
     info = st.session_state.get("compare")
     if info is None or not info.path.exists():
         return None
@@ -139,7 +148,7 @@ def fmt_pct(x) -> str:
     return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.2f} %"
 
 
-def tags_frame(run: R.Run) -> pd.DataFrame | None:
+def tags_frame(run: runs.Run) -> pd.DataFrame | None:
     """Boolean tag columns aligned to predictions by id, when the run has ``tags.parquet``."""
     if run.tags is None or "id" not in run.tags.columns:
         return None

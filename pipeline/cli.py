@@ -1,54 +1,79 @@
-"""``python -m pipeline …``: run, train, evaluate, predict, baseline (and explain/tag/behave when present)."""
+"""``python -m pipeline …``: run, train, evaluate, predict, baseline, quantize, explain, tag, behave.
+
+Each command resolves its configuration once (validated in :class:`~pipeline.config.RunConfig`) and never
+changes it afterwards; a bad value or input ends with one ``error: …`` line and exit code 2.
+"""
+
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
-import re
 import sys
 import time
 from datetime import datetime
 from pathlib import Path
 
-from .config import PRESETS, TRUNCATION_MODES, RunConfig, resolve_config
+from .config import PRESETS, RunConfig, resolve_config
+from .errors import PipelineError
+from .tokens import TRUNCATION_MODES
 
 log = logging.getLogger("pipeline")
 
 # Dedicated flags for the fields people change most; everything else via --set field=value.
-FLAG_FIELDS = {"data": str, "model": str, "name": str, "epochs": int, "max_length": int,
-               "truncation": str, "batch_size": int, "learning_rate": float, "train_size": str,
-               "test_size": str, "seed": int, "models_dir": str}
+FLAG_FIELDS = {
+    "data": str,
+    "model": str,
+    "name": str,
+    "epochs": str,
+    "max_length": str,
+    "truncation": str,
+    "batch_size": str,
+    "learning_rate": str,
+    "train_size": str,
+    "test_size": str,
+    "seed": str,
+    "models_dir": str,
+}
 
 
 def _add_config_args(p: argparse.ArgumentParser, with_preset: bool = True) -> None:
     if with_preset:
-        p.add_argument("--preset", default="demo", choices=list(PRESETS),
-                       help="starting settings: demo (MiniLM, 2k reviews, minutes), seed (original recipe), "
-                            "best (bert-base 512 head+tail), minilm-full (full IMDB on CPU)")
+        p.add_argument(
+            "--preset",
+            default="demo",
+            choices=list(PRESETS),
+            help="starting settings: demo (MiniLM, 2k reviews, minutes), seed (original recipe), "
+            "best (bert-base 512 head+tail), minilm-full (full IMDB on CPU)",
+        )
     p.add_argument("--config", help="YAML or TOML file of config fields (applied after the preset)")
     for f, typ in FLAG_FIELDS.items():
         kw = {"choices": TRUNCATION_MODES} if f == "truncation" else {}
         p.add_argument("--" + f.replace("_", "-"), dest=f, type=typ, default=None, **kw)
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override any RunConfig field, e.g. --set warmup_ratio=0.1 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override any RunConfig field, e.g. --set warmup_ratio=0.1 (repeatable)",
+    )
 
 
-def _config(args) -> RunConfig:
+def _config(args, name_prefix: str | None = None, **fixed) -> RunConfig:
+    """Preset → ``--config`` file → flags and ``--set`` → ``fixed`` (what the command itself decides)."""
     overrides = {f: getattr(args, f, None) for f in FLAG_FIELDS}
     for item in args.set:
         if "=" not in item:
-            raise ValueError(f"--set expects FIELD=VALUE, got {item!r}")
+            raise PipelineError(f"--set expects FIELD=VALUE, got {item!r}")
         k, v = item.split("=", 1)
         overrides[k.strip()] = v.strip()
-    return resolve_config(getattr(args, "preset", "demo") or "demo", args.config, overrides)
-
-
-def _run_name(cfg: RunConfig, prefix: str | None = None) -> str:
-    if cfg.name:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}", cfg.name) or cfg.name.endswith(".partial"):
-            raise ValueError(f"run name {cfg.name!r}: use letters, digits, '.', '_' or '-'")
-        return cfg.name
-    short = Path(cfg.model).name.replace("/", "-") if cfg.model else "model"
-    return f"{prefix or cfg.preset}-{short}-{datetime.now():%Y%m%d-%H%M%S}"
+    overrides.update(fixed)
+    cfg = resolve_config(getattr(args, "preset", None) or "demo", args.config, overrides)
+    if cfg.name is None:  # a name from the model and the time; validated like a given one
+        prefix = name_prefix or cfg.preset
+        short = Path(cfg.model).name.replace("/", "-") if cfg.model else "model"
+        cfg = dataclasses.replace(cfg, name=f"{prefix}-{short}-{datetime.now():%Y%m%d-%H%M%S}")
+    return cfg
 
 
 def _splits(cfg: RunConfig):
@@ -56,34 +81,55 @@ def _splits(cfg: RunConfig):
 
     t0 = time.perf_counter()
     s = load_splits(cfg.data, cfg.train_size, cfg.test_size, cfg.val_fraction, cfg.seed)
-    log.info("data from %s: train %d, validation %d, test %d (%.1f s)", s.source, len(s.train), len(s.val),
-             len(s.test), time.perf_counter() - t0)
+    log.info(
+        "data from %s: train %d, validation %d, test %d (%.1f s)",
+        s.source,
+        len(s.train),
+        len(s.val),
+        len(s.test),
+        time.perf_counter() - t0,
+    )
     return s
 
 
-def cmd_run(args) -> int:
-    from .evaluate import evaluate_transformer
-    from .runs import RunWriter
-    from .train import fine_tune
+def _run_dir(args) -> Path:
+    from .runs import resolve_run_dir
 
-    cfg = _config(args)
-    name = _run_name(cfg)
-    cfg.name = name
-    writer = RunWriter(Path(cfg.models_dir), name, resume=args.resume)
-    log.info("run %s → %s", name, writer.final)
+    return resolve_run_dir(args.run, args.models_dir)
+
+
+# ---------------------------------------------------------------- train and score
+
+
+def cmd_run(args) -> int:
+    cfg = _config(args)  # checked before TensorFlow is imported: a typo fails in a second, not ten
+    from .run_writer import RunWriter, check_name_free
+
+    check_name_free(Path(cfg.models_dir), cfg.name, args.resume)
     t0 = time.perf_counter()
-    splits = _splits(cfg)
+    splits = _splits(cfg)  # before the run folder exists: bad data leaves nothing behind
     timings = {"load_data": {"seconds": round(time.perf_counter() - t0, 2)}}
+    from .classifiers.transformer.train import fine_tune
+    from .evaluate import evaluate_transformer
+
+    writer = RunWriter(Path(cfg.models_dir), cfg.name, resume=args.resume)
+    log.info("run %s → %s", cfg.name, writer.final)
     try:
         clf, info = fine_tune(cfg, splits, writer.staging, resume=args.resume)
     except KeyboardInterrupt:
-        print(f"\ninterrupted; continue with: python -m pipeline run --resume --name {name} "
-              f"--preset {cfg.preset} (plus the same options)", file=sys.stderr)
+        print(
+            f"\ninterrupted; continue with: python -m pipeline run --resume --name {cfg.name} "
+            f"--preset {cfg.preset} (plus the same options)",
+            file=sys.stderr,
+        )
         return 130
     timings.update({k: info.pop(k) for k in ("tokenize", "train")})
     clf.save(writer.path("model"))
-    print(evaluate_transformer(clf, splits, cfg, writer, kind="fine-tuned", timings=timings, extra=info,
-                               calibrate=cfg.calibrate))
+    print(
+        evaluate_transformer(
+            clf, splits, cfg, writer, kind="fine-tuned", timings=timings, extra=info, calibrate=cfg.calibrate
+        )
+    )
     return 0
 
 
@@ -91,12 +137,10 @@ def cmd_train(args) -> int:
     """Fine-tune only: writes a model folder (no test scoring) that ``evaluate --model`` accepts."""
     import json
 
-    from .train import fine_tune
+    from .classifiers.transformer.train import fine_tune
 
     cfg = _config(args)
-    name = _run_name(cfg)
-    cfg.name = name
-    out = Path(args.output or Path(cfg.models_dir) / f"{name}.model")
+    out = Path(args.output or Path(cfg.models_dir) / f"{cfg.name}.model")
     out.mkdir(parents=True, exist_ok=True)
     splits = _splits(cfg)
     clf, info = fine_tune(cfg, splits, out, resume=args.resume)
@@ -106,79 +150,84 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_quantize(args) -> int:
-    """Write ``model/int8.tflite`` (the copy SHAP scores with) into a run written before runs carried it,
-    and report how far it is from float32 on up to 64 of the run's test reviews."""
-    import numpy as np
-
-    from .runs import load_classifier, load_run, resolve_run_dir
-
-    run_dir = resolve_run_dir(args.run, args.models_dir)
-    clf = load_classifier(run_dir)
-    if not hasattr(clf, "save_int8"):
-        raise ValueError(f"run {run_dir.name!r} is not a transformer run; nothing to quantize")
-    t0 = time.perf_counter()
-    path = clf.save_int8(run_dir / "model")
-    texts = load_run(run_dir).predictions["text"].head(64).tolist()
-    diff = np.abs(clf.predict_proba(texts, precision="int8") - clf.predict_proba(texts))
-    print(f"{path} ({time.perf_counter() - t0:.0f} s); int8 vs float32 on "
-          f"{len(texts)} test reviews: mean |Δp| {diff.mean():.4f}, max {diff.max():.4f}")
-    return 0
-
-
 def cmd_evaluate(args) -> int:
     """Score an existing model (hub name or folder) without training; writes a run folder."""
     import json
 
-    from . import model as M
+    from .classifiers.sources import load_tokenizer
+    from .classifiers.transformer.checkpoint import load_model, model_facts
+    from .classifiers.transformer.classifier import TFClassifier
     from .evaluate import evaluate_transformer
-    from .runs import RunWriter
+    from .run_writer import RunWriter, check_name_free
 
-    cfg = _config(args)
-    mdir = Path(cfg.model)
-    if (mdir / "training.json").is_file():  # a folder from `train`: reuse its input settings
+    fixed = {"preset": "evaluate"}
+    mdir = Path(args.model or "")
+    if (mdir / "training.json").is_file():  # a folder from `train`: reuse its input settings unless given
         stored = json.loads((mdir / "training.json").read_text())["config"]
-        for k in ("max_length", "truncation", "head_tokens"):
-            if getattr(args, k, None) is None:
-                setattr(cfg, k, stored[k])
-    cfg.preset = "evaluate"
-    name = _run_name(cfg, prefix="eval")
-    cfg.name = name
-    writer = RunWriter(Path(cfg.models_dir), name)
+        given = {"max_length": args.max_length, "truncation": args.truncation}
+        fixed.update({k: stored[k] for k in ("max_length", "truncation", "head_tokens") if given.get(k) is None})
+    # "evaluate" is not a preset to start from: the demo preset's sizes, recorded as preset "evaluate"
+    cfg = _config(args, name_prefix="eval", **fixed)
+    check_name_free(Path(cfg.models_dir), cfg.name)
     t0 = time.perf_counter()
     splits = _splits(cfg)
-    clf = M.TFClassifier(M.load_model(cfg.model), M.load_tokenizer(cfg.model), cfg.max_length, cfg.truncation,
-                         cfg.head_len, 1.0, cfg.eval_batch_size)
+    writer = RunWriter(Path(cfg.models_dir), cfg.name)
+    clf = TFClassifier(load_model(cfg.model), load_tokenizer(cfg.model), cfg.truncation_spec, 1.0, cfg.eval_batch_size)
     timings = {"load": {"seconds": round(time.perf_counter() - t0, 2)}}
     clf.save(writer.path("model"))
-    print(evaluate_transformer(clf, splits, cfg, writer, kind="evaluated", timings=timings,
-                               extra={"model_facts": M.model_facts(clf.model)}, calibrate=cfg.calibrate))
+    print(
+        evaluate_transformer(
+            clf,
+            splits,
+            cfg,
+            writer,
+            kind="evaluated",
+            timings=timings,
+            extra={"model_facts": model_facts(clf.model)},
+            calibrate=cfg.calibrate,
+        )
+    )
+    return 0
+
+
+def cmd_baseline(args) -> int:
+    from .evaluate import evaluate_baseline
+    from .run_writer import RunWriter, check_name_free
+
+    # the baseline is cheap: full splits unless asked otherwise
+    fixed = {
+        "model": "tfidf-logreg",
+        "preset": "baseline",
+        "train_size": args.train_size or "none",
+        "test_size": args.test_size or "none",
+    }
+    cfg = _config(args, name_prefix="baseline", **fixed)
+    check_name_free(Path(cfg.models_dir), cfg.name)
+    splits = _splits(cfg)
+    print(evaluate_baseline(splits, cfg, RunWriter(Path(cfg.models_dir), cfg.name)))
     return 0
 
 
 def cmd_predict(args) -> int:
+    import numpy as np
     from tqdm.auto import tqdm
 
+    from .atomic import atomic_write_parquet
+    from .classifiers import load_classifier, score_texts
     from .data import read_reviews_file
-    from .runs import atomic_write_parquet, load_classifier, resolve_run_dir
+    from .runs import COMPLETE
 
-    run_dir = resolve_run_dir(args.run, args.models_dir)
-    if not (run_dir / "COMPLETE").is_file():
-        raise ValueError(f"no complete run at {run_dir}")
+    run_dir = _run_dir(args)
+    if not (run_dir / COMPLETE).is_file():
+        raise PipelineError(f"no complete run at {run_dir}")
     df = read_reviews_file(args.input)
     clf = load_classifier(run_dir)
-    texts = df["text"].tolist()
-    probs = []
     t0 = time.perf_counter()
-    with tqdm(total=len(texts), desc="scoring", unit="review") as bar:
-        for i in range(0, len(texts), args.batch):
-            probs.extend(clf.predict_proba(texts[i:i + args.batch]).tolist())
-            bar.update(min(args.batch, len(texts) - i))
-    import numpy as np
-
-    df["prob_pos"] = np.asarray(probs, dtype="float32")
+    with tqdm(total=len(df), desc="scoring", unit="review") as bar:
+        probs = score_texts(clf, df["text"].tolist(), args.batch, on_batch=lambda done: bar.update(done - bar.n))
+    df["prob_pos"] = probs.astype("float32")
     df["pred"] = (df["prob_pos"] >= 0.5).astype("int8")
-    df["pred_label"] = df["pred"].map({0: "negative", 1: "positive"})
+    df["pred_label"] = np.where(df["pred"] == 1, "positive", "negative")
     out = Path(args.output)
     if out.suffix == ".csv":
         out.write_text(df.to_csv(index=False), encoding="utf-8")
@@ -189,28 +238,86 @@ def cmd_predict(args) -> int:
     return 0
 
 
-def cmd_baseline(args) -> int:
-    from .baseline import run_baseline
-    from .runs import RunWriter
+def cmd_quantize(args) -> int:
+    """Write ``model/int8.tflite`` (the copy SHAP scores with) into a run written before runs carried it,
+    and report how far it is from float32 on up to 64 of the run's test reviews."""
+    import numpy as np
 
-    for f in ("train_size", "test_size"):  # the baseline is cheap: full splits unless asked otherwise
-        if getattr(args, f) is None:
-            setattr(args, f, "none")
-    cfg = _config(args)
-    cfg.model = "tfidf-logreg"
-    cfg.preset = "baseline"
-    name = _run_name(cfg, prefix="baseline")
-    cfg.name = name
-    writer = RunWriter(Path(cfg.models_dir), name)
-    print(run_baseline(_splits(cfg), cfg, writer))
+    from .classifiers import INT8, load_classifier
+    from .runs import load_run
+
+    run_dir = _run_dir(args)
+    clf = load_classifier(run_dir)
+    if INT8 not in clf.capabilities:
+        raise PipelineError(f"run {run_dir.name!r} is a {clf.kind} run; it has no int8 copy to make")
+    t0 = time.perf_counter()
+    path = clf.save_int8(run_dir / "model")
+    texts = load_run(run_dir).predictions["text"].head(64).tolist()
+    diff = np.abs(clf.prob_positive(texts, precision="int8") - clf.prob_positive(texts))
+    print(
+        f"{path} ({time.perf_counter() - t0:.0f} s); int8 vs float32 on "
+        f"{len(texts)} test reviews: mean |Δp| {diff.mean():.4f}, max {diff.max():.4f}"
+    )
     return 0
 
 
+# ---------------------------------------------------------------- analysis
+
+
+def cmd_explain(args) -> int:
+    from .analysis.explain import METHODS, precompute
+
+    method = METHODS[args.method]
+    own = {s.name for s in method.settings_spec}
+    given = {
+        s.name: getattr(args, s.name)
+        for m in METHODS.values()
+        for s in m.settings_spec
+        if getattr(args, s.name, None) is not None
+    }
+    ignored = sorted(set(given) - own)
+    if ignored:
+        log.warning("ignoring %s: not a setting of method %r", ", ".join(ignored), args.method)
+    settings = {k: v for k, v in given.items() if k in own}
+    print(precompute(_run_dir(args), args.method, args.errors, args.correct, **settings))
+    return 0
+
+
+def cmd_tag(args) -> int:
+    from .analysis.tags import run_tags
+
+    run_dir = _run_dir(args)
+    names = [t.strip() for t in args.tags.split(",")] if args.tags else None
+    tags = run_tags(run_dir, names, args.sample, data=args.data)
+    print(run_dir / "tags.parquet", f"({len(tags)} reviews)")
+    return 0
+
+
+def cmd_behave(args) -> int:
+    from .analysis.behavior import behave_run
+
+    res = behave_run(_run_dir(args), args.n)
+    for t in res["tests"]:
+        rate = "n/a" if t["failure_rate"] is None else f"{t['failure_rate']:.1%}"
+        print(f"{t['type']:4} {t['name']:20} {t['cases']:5} cases  failure rate {rate}")
+    return 0
+
+
+def _run_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run", required=True, help="run folder or run name under models/")
+    p.add_argument("--models-dir", dest="models_dir")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m pipeline",
-                                description="Fine-tune BERT on IMDB, cache predictions, write run folders "
-                                            "for the dashboard (streamlit run dashboard/Home.py).")
-    p.add_argument("-v", "--verbose", action="store_true")
+    from .analysis.explain import DEFAULT_METHOD, METHODS
+    from .analysis.tags import REGISTRY as TAGS
+
+    p = argparse.ArgumentParser(
+        prog="python -m pipeline",
+        description="Fine-tune BERT on IMDB, cache predictions, write run folders "
+        "for the dashboard (streamlit run dashboard/Home.py).",
+    )
+    p.add_argument("-v", "--verbose", action="store_true", help="log debug lines and show tracebacks")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="train + evaluate + write models/<run>/")
@@ -229,44 +336,63 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("predict", help="score a CSV/Parquet/JSONL/TXT file of reviews with a run's model")
-    pr.add_argument("--run", required=True, help="run folder or run name under models/")
+    _run_arg(pr)
     pr.add_argument("--input", required=True)
     pr.add_argument("--output", required=True, help=".parquet or .csv")
     pr.add_argument("--batch", type=int, default=256)
-    pr.add_argument("--models-dir", dest="models_dir")
     pr.set_defaults(func=cmd_predict)
 
     q = sub.add_parser("quantize", help="add the int8 copy SHAP uses to a run written before runs carried it")
-    q.add_argument("--run", required=True, help="run folder or run name under models/")
-    q.add_argument("--models-dir", dest="models_dir")
+    _run_arg(q)
     q.set_defaults(func=cmd_quantize)
 
     b = sub.add_parser("baseline", help="TF-IDF 1-2 grams + logistic regression run folder")
     _add_config_args(b, with_preset=False)
     b.set_defaults(func=cmd_baseline)
 
-    for extra in ("explain", "tags", "behavior"):
-        try:
-            mod = __import__(f"pipeline.{extra}", fromlist=["add_cli"])
-        except ImportError:
-            continue
-        if hasattr(mod, "add_cli"):
-            mod.add_cli(sub)
+    x = sub.add_parser("explain", help="precompute attributions for a run's most confident errors")
+    _run_arg(x)
+    x.add_argument("--method", default=DEFAULT_METHOD, choices=list(METHODS))
+    x.add_argument("--errors", type=int, default=200, help="most confident errors to explain (default 200)")
+    x.add_argument("--correct", type=int, default=50, help="random correct predictions to add (default 50)")
+    for m in METHODS.values():  # each method's settings become flags (defaults: the method's own)
+        for s in m.settings_spec:
+            x.add_argument(
+                s.flag,
+                dest=s.name,
+                type=s.type,
+                choices=s.choices,
+                default=None,
+                help=f"{s.help} (default {s.default})",
+            )
+    x.set_defaults(func=cmd_explain)
+
+    tg = sub.add_parser("tag", help="error taxonomy tags + lift per tag for a run")
+    _run_arg(tg)
+    tg.add_argument("--tags", help="comma-separated subset (default all: " + ", ".join(TAGS) + ")")
+    tg.add_argument("--sample", type=int, default=2000, help="reviews scored by model-based tags (default 2000)")
+    tg.add_argument("--data", help="IMDB source for train duplicates (default: the run's)")
+    tg.set_defaults(func=cmd_tag)
+
+    bh = sub.add_parser("behave", help="CheckList-style behavioural tests for a run → behavior.json")
+    _run_arg(bh)
+    bh.add_argument("--n", type=int, default=100, help="real test reviews per INV/DIR test (default 100)")
+    bh.set_defaults(func=cmd_behave)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
-    from .data import DataError
-    from .model import ModelError
-    from .runs import RunError
-
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
+    )
     try:
         return args.func(args)
-    except (DataError, ModelError, RunError, ValueError, FileNotFoundError) as exc:
+    except (PipelineError, ValueError, OSError) as exc:  # PipelineError covers data/model/run/config errors
         if args.verbose:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        msg = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.filename else str(exc)
+        print(f"error: {msg}", file=sys.stderr)
         return 2

@@ -1,19 +1,31 @@
 """One documented configuration for a pipeline run, plus named presets.
 
 Every field can be set from a preset, then a YAML/TOML file (``--config``), then CLI flags
-(``--set field=value`` or the dedicated flags), in that order: later wins.
+(``--set field=value`` or the dedicated flags), in that order: later wins. Values are checked in one place,
+:meth:`RunConfig.__post_init__`, whatever their origin (a file, a flag, ``run.json`` or
+``dataclasses.replace``); a bad one raises :class:`~pipeline.errors.ConfigError` naming the field.
 """
+
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import tomllib
+import types
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-TRUNCATION_MODES = ("head", "tail", "head+tail")
+from .errors import ConfigError
+from .tokens import TRUNCATION_MODES, Truncation
+
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,100}")
+OPTIMIZERS = ("adam", "adamw")
+SCHEDULES = ("constant", "linear")
 
 
 @dataclass
@@ -70,23 +82,53 @@ class RunConfig:
     models_dir: str = "models"
     notes: str | None = None  # free text kept in run.json and the model card (e.g. how a run was finished)
 
-    def validate(self) -> "RunConfig":
-        """Raise ``ValueError`` with a readable message for impossible settings."""
-        if self.truncation not in TRUNCATION_MODES:
-            raise ValueError(f"truncation must be one of {TRUNCATION_MODES}, got {self.truncation!r}")
-        if not 8 <= self.max_length <= 512:
-            raise ValueError(f"max_length must be between 8 and 512 (BERT's window), got {self.max_length}")
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            setattr(self, f.name, _check_type(f.name, getattr(self, f.name)))
+        self._check_values()
+
+    def _check_values(self) -> None:
+        def bad(name: str, message: str):
+            raise ConfigError(name, f"{message}, got {getattr(self, name)!r}")
+
+        if self.name is not None and (not RUN_NAME.fullmatch(self.name) or self.name.endswith(".partial")):
+            bad("name", "use letters, digits, '.', '_' or '-' (not ending in .partial)")
+        for n in ("train_size", "test_size"):
+            if getattr(self, n) is not None and getattr(self, n) < 1:
+                bad(n, "must be a positive number of reviews or none (all)")
         if not 0.0 < self.val_fraction < 0.5:
-            raise ValueError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
-        if self.epochs < 1 or self.batch_size < 1 or self.eval_batch_size < 1:
-            raise ValueError("epochs, batch_size and eval_batch_size must be positive")
-        if self.schedule not in ("constant", "linear"):
-            raise ValueError(f"schedule must be 'constant' or 'linear', got {self.schedule!r}")
-        if self.optimizer not in ("adam", "adamw"):
-            raise ValueError(f"optimizer must be 'adam' or 'adamw', got {self.optimizer!r}")
+            bad("val_fraction", "must be in (0, 0.5)")
+        if not self.model:
+            bad("model", "must name a checkpoint")
+        if not 8 <= self.max_length <= 512:
+            bad("max_length", "must be between 8 and 512 (BERT's window)")
+        if self.truncation not in TRUNCATION_MODES:
+            bad("truncation", f"must be one of {TRUNCATION_MODES}")
         if self.head_tokens is not None and not 0 <= self.head_tokens <= self.max_length - 2:
-            raise ValueError("head_tokens must fit inside max_length - 2")
-        return self
+            bad("head_tokens", f"must fit inside max_length - 2 = {self.max_length - 2}")
+        for n in ("epochs", "batch_size", "eval_batch_size"):
+            if getattr(self, n) < 1:
+                bad(n, "must be at least 1")
+        if not self.learning_rate > 0:
+            bad("learning_rate", "must be a positive number")
+        if self.optimizer not in OPTIMIZERS:
+            bad("optimizer", f"must be one of {OPTIMIZERS}")
+        if self.schedule not in SCHEDULES:
+            bad("schedule", f"must be one of {SCHEDULES}")
+        if not 0.0 <= self.warmup_ratio < 1.0:
+            bad("warmup_ratio", "must be in [0, 1)")
+        if self.weight_decay < 0:
+            bad("weight_decay", "must be ≥ 0")
+        if self.seed < 0:
+            bad("seed", "must be ≥ 0")
+        if (
+            not self.bucket_boundaries
+            or any(b < 1 for b in self.bucket_boundaries)
+            or sorted(set(self.bucket_boundaries)) != self.bucket_boundaries
+        ):
+            bad("bucket_boundaries", "must be increasing positive token lengths")
+        if self.checkpoint_every < 0:
+            bad("checkpoint_every", "must be ≥ 0 (0 = at each epoch end only)")
 
     @property
     def head_len(self) -> int:
@@ -94,84 +136,178 @@ class RunConfig:
         inner = self.max_length - 2
         return self.head_tokens if self.head_tokens is not None else inner // 4
 
+    @property
+    def truncation_spec(self) -> Truncation:
+        """Which word-pieces the model sees (:class:`pipeline.tokens.Truncation`)."""
+        return Truncation(self.max_length, self.truncation, self.head_len)
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-# How a transformer run's classifier can score texts: the float32 TF model, or its int8 TFLite copy
-# (pipeline.model.quantize_int8), which SHAP uses for its many masked texts.
-PRECISIONS = ("float32", "int8")
+_HINTS = typing.get_type_hints(RunConfig)
+
+
+def _field_type(name: str) -> tuple[type, bool]:
+    """``(base type, optional)`` of a field: ``int | None`` → ``(int, True)``, ``list[int]`` → ``(list, False)``."""
+    hint = _HINTS[name]
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        base = next(a for a in args if a is not type(None))
+        return typing.get_origin(base) or base, True
+    return typing.get_origin(hint) or hint, False
+
+
+def _check_type(name: str, value: Any) -> Any:
+    """``value`` as field ``name``'s type; strings (flags, ``--set``, TOML/YAML text) are parsed first."""
+    typ, optional = _field_type(name)
+    if isinstance(value, str) and optional and value.strip().lower() in ("none", "null"):
+        return None
+    if isinstance(value, str) and typ is not str:
+        value = _parse(name, value, typ, optional)
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(name, "must be set (none is not allowed)")
+    if typ is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(name, f"expected true or false, got {value!r}")
+    elif typ is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(name, f"expected a whole number, got {value!r}")
+    elif typ is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(name, f"expected a finite number, got {value!r}")
+        value = float(value)
+    elif typ is list:
+        if not isinstance(value, (list, tuple)) or any(isinstance(x, bool) or not isinstance(x, int) for x in value):
+            raise ConfigError(name, f"expected a list of whole numbers, got {value!r}")
+        value = list(value)
+    elif typ is str and not isinstance(value, str):
+        raise ConfigError(name, f"expected text, got {value!r}")
+    return value
+
+
+def _parse(name: str, raw: str, typ: type, optional: bool) -> Any:
+    text = raw.strip()
+    if text.lower() == "all" and optional:  # train_size=all
+        return None
+    try:
+        if typ is bool:
+            truth = {
+                "1": True,
+                "true": True,
+                "yes": True,
+                "on": True,
+                "0": False,
+                "false": False,
+                "no": False,
+                "off": False,
+            }
+            return truth[text.lower()]
+        if typ is int:
+            return int(text)
+        if typ is float:
+            return float(text)
+        if typ is list:
+            return [int(x) for x in text.split(",") if x.strip()]
+    except (KeyError, ValueError):
+        kind = {bool: "true or false", int: "a whole number", float: "a number", list: "comma-separated whole numbers"}[
+            typ
+        ]
+        raise ConfigError(name, f"expected {kind}, got {raw!r}") from None
+    return text
+
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Packaged MiniLM, ~2,000 reviews, 1 epoch: a real dashboard within minutes on a laptop.
     "demo": {},
     # The original project's recipe, exactly: bert-base-uncased, 128 tokens (plain head truncation),
     # Adam lr 5e-5 without schedule, batch 8, 3 epochs.
-    "seed": dict(model="bert-base-uncased", train_size=None, test_size=None, max_length=128,
-                 truncation="head", epochs=3, batch_size=8, learning_rate=5e-5, optimizer="adam",
-                 schedule="constant", warmup_ratio=0.0, weight_decay=0.0, checkpoint_every=1000),
+    "seed": dict(
+        model="bert-base-uncased",
+        train_size=None,
+        test_size=None,
+        max_length=128,
+        truncation="head",
+        epochs=3,
+        batch_size=8,
+        learning_rate=5e-5,
+        optimizer="adam",
+        schedule="constant",
+        warmup_ratio=0.0,
+        weight_decay=0.0,
+        checkpoint_every=1000,
+    ),
     # Sun et al. 2019 style: 512 tokens head+tail, lr 2e-5, batch 32, warm-up + linear decay.
-    "best": dict(model="bert-base-uncased", train_size=None, test_size=None, max_length=512,
-                 truncation="head+tail", head_tokens=128, epochs=3, batch_size=32, learning_rate=2e-5,
-                 optimizer="adamw", schedule="linear", warmup_ratio=0.1, checkpoint_every=300),
+    "best": dict(
+        model="bert-base-uncased",
+        train_size=None,
+        test_size=None,
+        max_length=512,
+        truncation="head+tail",
+        head_tokens=128,
+        epochs=3,
+        batch_size=32,
+        learning_rate=2e-5,
+        optimizer="adamw",
+        schedule="linear",
+        warmup_ratio=0.1,
+        checkpoint_every=300,
+    ),
     # The offline MiniLM on the full training set, sized for a 2-core CPU (≈ 1.8 h idle, 92.8 % test; see README results).
-    "minilm-full": dict(model="minilm", train_size=None, test_size=None, max_length=256,
-                        truncation="head+tail", head_tokens=64, epochs=2, batch_size=32,
-                        learning_rate=8e-5, optimizer="adamw", schedule="linear", warmup_ratio=0.06,
-                        checkpoint_every=300),
+    "minilm-full": dict(
+        model="minilm",
+        train_size=None,
+        test_size=None,
+        max_length=256,
+        truncation="head+tail",
+        head_tokens=64,
+        epochs=2,
+        batch_size=32,
+        learning_rate=8e-5,
+        optimizer="adamw",
+        schedule="linear",
+        warmup_ratio=0.06,
+        checkpoint_every=300,
+    ),
 }
-
-
-def _coerce(name: str, raw: Any) -> Any:
-    """Turn a CLI string (or file value) into the type of field ``name``."""
-    f = {f.name: f for f in fields(RunConfig)}.get(name)
-    if f is None:
-        known = ", ".join(sorted(x.name for x in fields(RunConfig)))
-        raise ValueError(f"unknown config field {name!r}; known fields: {known}")
-    if not isinstance(raw, str):
-        return raw
-    if raw.lower() in ("none", "null"):
-        return None
-    typ = str(f.type)
-    if "bool" in typ:
-        return raw.lower() in ("1", "true", "yes", "on")
-    if "list" in typ:
-        return [int(x) for x in raw.split(",") if x.strip()]
-    if "int" in typ:
-        return int(raw)
-    if "float" in typ:
-        return float(raw)
-    return raw
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML or TOML file of config fields (a flat mapping)."""
     p = Path(path)
     if not p.is_file():
-        raise ValueError(f"config file not found: {p}")
+        raise ConfigError(None, f"config file not found: {p}")
     text = p.read_text(encoding="utf-8")
     try:
         data = tomllib.loads(text) if p.suffix == ".toml" else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise ValueError(f"cannot parse config file {p}: {exc}") from None
+        raise ConfigError(None, f"cannot parse config file {p}: {str(exc).splitlines()[0]}") from None
     if not isinstance(data, dict):
-        raise ValueError(f"config file {p} must hold a mapping of field: value")
+        raise ConfigError(None, f"config file {p} must hold a mapping of field: value")
     return data
 
 
-def resolve_config(preset: str = "demo", config_file: str | None = None,
-                   overrides: dict[str, Any] | None = None) -> RunConfig:
+def _known(values: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(RunConfig)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(unknown[0], f"unknown config field; known fields: {', '.join(sorted(names))}")
+    return values
+
+
+def resolve_config(
+    preset: str = "demo", config_file: str | None = None, overrides: dict[str, Any] | None = None
+) -> RunConfig:
     """Preset, then file, then overrides (``None`` values in overrides are ignored)."""
     if preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+        raise ConfigError("preset", f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
     values: dict[str, Any] = {"preset": preset, **PRESETS[preset]}
     if config_file:
         values.update(load_config_file(config_file))
-    for k, v in (overrides or {}).items():
-        if v is not None:
-            values[k] = v
-    values = {k: _coerce(k, v) for k, v in values.items()}
-    return RunConfig(**values).validate()
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return RunConfig(**_known(values))
 
 
 def config_from_dict(d: dict[str, Any]) -> RunConfig:

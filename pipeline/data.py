@@ -1,29 +1,26 @@
 """Load IMDB from the hub, a parquet folder, a raw ``aclImdb/`` tree or a file pair; clean and split it.
 
 Everything returns pandas frames with columns ``id, text, label, rating`` (rating is -1 when unknown).
-``text`` stays raw (for display); ``clean_text`` gives what the model reads.
+``text`` stays raw (for display); :func:`pipeline.text.clean_text` gives what the model reads.
 """
+
 from __future__ import annotations
 
 import hashlib
-import html
 import logging
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .errors import DataError
+
 log = logging.getLogger(__name__)
 
 HUB_DATASET = "stanfordnlp/imdb"
 FILE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".jsonl": "json", ".json": "json"}
-
-
-class DataError(ValueError):
-    """Bad or unreachable data; the message is meant for the user, on one line."""
 
 
 @dataclass
@@ -41,26 +38,8 @@ class Splits:
             h = hashlib.sha256()
             for i, t, y in zip(df["id"], df["text"], df["label"]):
                 h.update(f"{i}\x1f{y}\x1f{t}\x1e".encode())
-            out[name] = {"rows": int(len(df)), "positive": int(df["label"].sum()),
-                         "sha256": h.hexdigest()[:16]}
+            out[name] = {"rows": int(len(df)), "positive": int(df["label"].sum()), "sha256": h.hexdigest()[:16]}
         return out
-
-
-_BR = re.compile(r"<\s*br\s*/?\s*>", re.I)
-_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
-_WS = re.compile(r"[ \t\r\f\v]+")
-_NL = re.compile(r"\s*\n\s*")
-
-
-def clean_text(text: str) -> str:
-    """What the model reads: ``<br />`` becomes a line break, other tags go, entities are decoded.
-
-    The raw text is kept elsewhere for display; this only feeds the tokenizer.
-    """
-    text = _BR.sub("\n", text)
-    text = _TAG.sub(" ", text)
-    text = html.unescape(text)
-    return _NL.sub("\n", _WS.sub(" ", text)).strip()
 
 
 def _standardize(df: pd.DataFrame, split: str, origin: str) -> pd.DataFrame:
@@ -74,13 +53,18 @@ def _standardize(df: pd.DataFrame, split: str, origin: str) -> pd.DataFrame:
     if bad.any():
         examples = df.loc[bad, "label"].astype(str).unique()[:5].tolist()
         raise DataError(f"{origin}: {int(bad.sum())} {split} labels are not 0/1 (e.g. {examples})")
-    out = pd.DataFrame({
-        "id": df["id"].astype(str) if "id" in df.columns else [f"{split}/{i}" for i in range(len(df))],
-        "text": df["text"].fillna("").astype(str),
-        "label": labels.astype("int8"),
-        "rating": (pd.to_numeric(df["rating"], errors="coerce").fillna(-1).astype("int8")
-                   if "rating" in df.columns else np.full(len(df), -1, dtype="int8")),
-    })
+    out = pd.DataFrame(
+        {
+            "id": df["id"].astype(str) if "id" in df.columns else [f"{split}/{i}" for i in range(len(df))],
+            "text": df["text"].fillna("").astype(str),
+            "label": labels.astype("int8"),
+            "rating": (
+                pd.to_numeric(df["rating"], errors="coerce").fillna(-1).astype("int8")
+                if "rating" in df.columns
+                else np.full(len(df), -1, dtype="int8")
+            ),
+        }
+    )
     empty = out["text"].str.strip() == ""
     if empty.any():
         log.warning("%s: dropped %d empty %s texts", origin, int(empty.sum()), split)
@@ -110,7 +94,8 @@ def _load_hub() -> dict[str, pd.DataFrame]:
         raise DataError(
             f"cannot load {HUB_DATASET} from the Hugging Face hub ({type(exc).__name__}). Point at local "
             "files instead: --data DIR (with train.parquet/test.parquet, or a raw aclImdb/ folder) or "
-            "IMDB_DATA=DIR") from None
+            "IMDB_DATA=DIR"
+        ) from None
     return {k: ds[k].to_pandas() for k in ("train", "test")}
 
 
@@ -162,14 +147,16 @@ def load_raw(data: str | None = None) -> tuple[dict[str, pd.DataFrame], str]:
             root = root / "aclImdb"
         if (root / "train.parquet").is_file() and (root / "test.parquet").is_file():
             # one load per file: a schema problem in one split must be reported on its own
-            frames = {split: _with_datasets("parquet", {"train": str(root / f"{split}.parquet")},
-                                            str(root / f"{split}.parquet"))["train"]
-                      for split in ("train", "test")}
+            frames = {
+                split: _with_datasets(
+                    "parquet", {"train": str(root / f"{split}.parquet")}, str(root / f"{split}.parquet")
+                )["train"]
+                for split in ("train", "test")
+            }
         elif (root / "train" / "pos").is_dir():
             frames = _load_aclimdb(root)
         else:
-            raise DataError(f"{root}: expected train.parquet + test.parquet or an aclImdb layout "
-                            "(train/pos/*.txt …)")
+            raise DataError(f"{root}: expected train.parquet + test.parquet or an aclImdb layout (train/pos/*.txt …)")
     return {k: _standardize(v, k, src) for k, v in frames.items()}, src
 
 
@@ -183,8 +170,9 @@ def stratified_sample(df: pd.DataFrame, n: int | None, seed: int) -> pd.DataFram
     return part.sort_index().reset_index(drop=True)
 
 
-def load_splits(data: str | None, train_size: int | None, test_size: int | None,
-                val_fraction: float, seed: int) -> Splits:
+def load_splits(
+    data: str | None, train_size: int | None, test_size: int | None, val_fraction: float, seed: int
+) -> Splits:
     """Train/validation/test frames. Validation is carved from train, stratified and seeded."""
     from sklearn.model_selection import train_test_split
 
@@ -239,8 +227,9 @@ def parse_reviews(raw: bytes, filename: str) -> pd.DataFrame:
         raise DataError(f"{filename}: cannot parse ({type(exc).__name__}: {str(exc)[:160]})") from None
     col = next((c for c in df.columns if str(c).lower() in ("text", "review", "content")), None)
     if col is None:
-        raise DataError(f"{filename}: no text column (need one named 'text' or 'review'; found "
-                        f"{[str(c) for c in df.columns][:10]})")
+        raise DataError(
+            f"{filename}: no text column (need one named 'text' or 'review'; found {[str(c) for c in df.columns][:10]})"
+        )
     df = df.rename(columns={col: "text"})
     df["text"] = df["text"].fillna("").astype(str)
     df = df[df["text"].str.strip() != ""].reset_index(drop=True)

@@ -1,4 +1,5 @@
 """Metrics from labels and probabilities only (no framework): overall, per slice, calibration."""
+
 from __future__ import annotations
 
 import math
@@ -7,29 +8,14 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-LENGTH_BUCKETS = [0, 128, 256, 512, 1024, 10 ** 9]
+LENGTH_BUCKETS = [0, 128, 256, 512, 1024, 10**9]
 LENGTH_LABELS = ["<128", "128-255", "256-511", "512-1023", "1024+"]
 
 
-def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 15) -> float:
-    """ECE of the predicted class's confidence, equal-width bins over [0.5, 1] confidence (15 bins)."""
-    if len(y) == 0:
-        return float("nan")
-    pred = (p >= 0.5).astype(int)
-    conf = np.where(pred == 1, p, 1 - p)
-    correct = (pred == y).astype(float)
-    bins = np.linspace(0.5, 1.0, n_bins + 1)
-    idx = np.clip(np.digitize(conf, bins[1:-1], right=True), 0, n_bins - 1)
-    ece = 0.0
-    for b in range(n_bins):
-        m = idx == b
-        if m.any():
-            ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
-    return float(ece)
-
-
 def reliability_table(y: np.ndarray, p: np.ndarray, n_bins: int = 15) -> pd.DataFrame:
-    """Per confidence bin: count, mean confidence, accuracy (for the reliability diagram)."""
+    """Per confidence bin (equal width over [0.5, 1], the predicted class's probability): count, mean
+    confidence, accuracy, bin edges. Empty bins are left out. The one binning behind ECE and the diagram."""
+    y, p = np.asarray(y), np.asarray(p, dtype=float)
     pred = (p >= 0.5).astype(int)
     conf = np.where(pred == 1, p, 1 - p)
     bins = np.linspace(0.5, 1.0, n_bins + 1)
@@ -39,6 +25,14 @@ def reliability_table(y: np.ndarray, p: np.ndarray, n_bins: int = 15) -> pd.Data
     g["bin_low"] = bins[g.index]
     g["bin_high"] = bins[g.index + 1]
     return g.reset_index(drop=True)
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 15) -> float:
+    """ECE of the predicted class's confidence over :func:`reliability_table`'s bins (15 by default)."""
+    if len(y) == 0:
+        return float("nan")
+    t = reliability_table(y, p, n_bins)
+    return float((t["count"] / t["count"].sum() * (t["accuracy"] - t["confidence"]).abs()).sum())
 
 
 def classification_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5, n_bins: int = 15) -> dict:
@@ -117,5 +111,7 @@ def threshold_curves(y: np.ndarray, p: np.ndarray) -> dict[str, pd.DataFrame]:
     """ROC and precision-recall curves (for plotting)."""
     fpr, tpr, thr = skm.roc_curve(y, p)
     prec, rec, thr_pr = skm.precision_recall_curve(y, p)
-    return {"roc": pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": thr}),
-            "pr": pd.DataFrame({"precision": prec[:-1], "recall": rec[:-1], "threshold": thr_pr})}
+    return {
+        "roc": pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": thr}),
+        "pr": pd.DataFrame({"precision": prec[:-1], "recall": rec[:-1], "threshold": thr_pr}),
+    }

@@ -1,11 +1,12 @@
 """HTML for attributions and reviews. Every piece of user text is escaped: a review holding ``<script>``
 shows as text, never runs."""
+
 from __future__ import annotations
 
 import html
 import re
 
-from .explain import Attribution
+from .analysis.explain.attribution import Attribution
 
 _BR = re.compile(r"(?:&lt;|<)\s*br\s*/?\s*(?:&gt;|>)", re.I)
 
@@ -34,17 +35,21 @@ def attribution_html(attr: Attribution, merge_words: bool = True, max_tokens: in
         glue = t.startswith("##") and not merge_words
         if glue:
             label = html.escape(t[2:])
-        spans.append(("" if glue else " ") +
-                     f'<span title="{html.escape(t)}: {s:+.4f} {a.units}" '
-                     f'style="background:{_colour(s, scale)};border-radius:3px;padding:1px 2px">{label}</span>')
+        spans.append(
+            ("" if glue else " ") + f'<span title="{html.escape(t)}: {s:+.4f} {a.units}" '
+            f'style="background:{_colour(s, scale)};border-radius:3px;padding:1px 2px">{label}</span>'
+        )
     more = f" <em>… {len(a.tokens) - max_tokens} more tokens</em>" if len(a.tokens) > max_tokens else ""
     legend = (
         '<div style="font-size:0.8em;margin-bottom:6px;color:#555">'
         f'<span style="background:{_colour(-1, 1)};padding:1px 6px;border-radius:3px">pushes negative</span> '
         f'<span style="background:{_colour(1, 1)};padding:1px 6px;border-radius:3px">pushes positive</span> '
-        f'&nbsp;method {html.escape(attr.method)}, scores in {html.escape(attr.units)}, max |score| {scale:.3g}; '
-        f'P(positive) {attr.prob_pos:.3f}'
+        f"&nbsp;method {html.escape(attr.method)}, scores in {html.escape(attr.units)}, max |score| {scale:.3g}; "
+        f"P(positive) {attr.prob_pos:.3f}"
         + (" · truncated: only the part the model sees is shown" if attr.truncated else "")
-        + "</div>")
-    return (f'<div class="attribution" style="line-height:1.9;font-family:sans-serif">{legend}'
-            f'<div>{"".join(spans).strip()}{more}</div></div>')
+        + "</div>"
+    )
+    return (
+        f'<div class="attribution" style="line-height:1.9;font-family:sans-serif">{legend}'
+        f"<div>{''.join(spans).strip()}{more}</div></div>"
+    )

@@ -2,6 +2,7 @@
 
 Used by the browser test and by ``python tests/browser.py OUT_DIR`` to make README screenshots.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-sync",
+]
 PAGES = ["overview", "metrics", "errors", "live", "behavior"]
 
 
@@ -29,10 +38,27 @@ def free_port() -> int:
 def streamlit_server(models_dir: Path, timeout: float = 90):
     port = free_port()
     env = {**os.environ, "MODELS_DIR": str(models_dir), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "Home.py"),
-                             "--server.headless", "true", "--server.address", "127.0.0.1",
-                             "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "dashboard" / "Home.py"),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         import urllib.request
@@ -44,7 +70,7 @@ def streamlit_server(models_dir: Path, timeout: float = 90):
                 break
             except OSError:
                 if proc.poll() is not None:
-                    raise RuntimeError("streamlit exited: " + proc.stdout.read().decode()[-2000:])
+                    raise RuntimeError("streamlit exited: " + proc.stdout.read().decode()[-2000:]) from None
                 time.sleep(0.5)
         else:
             raise RuntimeError("streamlit did not start in time")
@@ -68,12 +94,15 @@ def wait_idle(page, timeout_ms: int = 120_000) -> None:
             const status = document.querySelector('[data-testid="stStatusWidget"]');
             return app && app.getAttribute('data-test-script-state') !== 'running'
                 && !(status && /Running|Stop/.test(status.innerText));
-        }""", timeout=timeout_ms)
+        }""",
+        timeout=timeout_ms,
+    )
     page.wait_for_timeout(1000)
     # data grids and lazy widgets draw after the script ends
     try:
-        page.wait_for_selector('[data-testid="stDataFrameResizable"] canvas, [data-testid="stDataFrame"] canvas',
-                               timeout=5000)
+        page.wait_for_selector(
+            '[data-testid="stDataFrameResizable"] canvas, [data-testid="stDataFrame"] canvas', timeout=5000
+        )
     except Exception:
         pass
     page.wait_for_timeout(2500)

@@ -1,9 +1,10 @@
-"""Shared fixtures. Everything is offline: IMDB comes from ../shared/data/imdb (or IMDB_DATA), models are the
-packaged MiniLM or a tiny random BERT trained here."""
+"""Shared fixtures. Everything is offline: IMDB comes from IMDB_DATA (default ../shared/data/imdb beside the
+repository), models are the packaged MiniLM or a tiny random BERT trained here. The project is installed
+(``pip install -e .``), so no path is edited."""
+
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
@@ -16,15 +17,19 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "dashboard"))
 
 IMDB = Path(os.environ.get("IMDB_DATA", ROOT.parent / "shared" / "data" / "imdb"))
 
 POS_WORDS = ["great", "wonderful", "superb", "brilliant", "moving", "delightful", "excellent", "loved"]
 NEG_WORDS = ["awful", "terrible", "boring", "dreadful", "dull", "lazy", "horrible", "hated"]
-FILLER = ["The plot follows a family in a small town.", "It runs about two hours.", "I saw it on a Sunday.",
-          "The director also wrote the script.", "It was shot in black and white.", "My friend came along."]
+FILLER = [
+    "The plot follows a family in a small town.",
+    "It runs about two hours.",
+    "I saw it on a Sunday.",
+    "The director also wrote the script.",
+    "It was shot in black and white.",
+    "My friend came along.",
+]
 
 
 def synthetic_reviews(n: int, seed: int) -> pd.DataFrame:
@@ -58,9 +63,31 @@ def imdb_run(models_dir, imdb_dir) -> Path:
     """A complete run: tiny random BERT trained 3 epochs on 1,500 IMDB reviews (~73 % on 300 test), 64 tokens."""
     from pipeline.cli import main
 
-    rc = main(["run", "--model", "tiny-random", "--data", str(imdb_dir), "--train-size", "1500",
-               "--test-size", "300", "--max-length", "64", "--epochs", "3", "--name", "fixture-imdb",
-               "--models-dir", str(models_dir), "--set", "learning_rate=0.002", "--set", "checkpoint_every=0"])
+    rc = main(
+        [
+            "run",
+            "--model",
+            "tiny-random",
+            "--data",
+            str(imdb_dir),
+            "--train-size",
+            "1500",
+            "--test-size",
+            "300",
+            "--max-length",
+            "64",
+            "--epochs",
+            "3",
+            "--name",
+            "fixture-imdb",
+            "--models-dir",
+            str(models_dir),
+            "--set",
+            "learning_rate=0.002",
+            "--set",
+            "checkpoint_every=0",
+        ]
+    )
     assert rc == 0
     return models_dir / "fixture-imdb"
 
@@ -69,8 +96,21 @@ def imdb_run(models_dir, imdb_dir) -> Path:
 def baseline_run(models_dir, imdb_dir) -> Path:
     from pipeline.cli import main
 
-    rc = main(["baseline", "--data", str(imdb_dir), "--train-size", "2000", "--test-size", "300",
-               "--name", "fixture-baseline", "--models-dir", str(models_dir)])
+    rc = main(
+        [
+            "baseline",
+            "--data",
+            str(imdb_dir),
+            "--train-size",
+            "2000",
+            "--test-size",
+            "300",
+            "--name",
+            "fixture-baseline",
+            "--models-dir",
+            str(models_dir),
+        ]
+    )
     assert rc == 0
     return models_dir / "fixture-baseline"
 
@@ -89,9 +129,43 @@ def synthetic_run(tmp_path_factory, synthetic_dir) -> Path:
     from pipeline.cli import main
 
     out = tmp_path_factory.mktemp("synthetic-models")
-    rc = main(["run", "--model", "tiny-random", "--data", str(synthetic_dir), "--train-size", "none",
-               "--test-size", "none", "--max-length", "48", "--epochs", "4", "--name", "synthetic",
-               "--models-dir", str(out), "--set", "learning_rate=0.002", "--set", "checkpoint_every=0",
-               "--set", "warmup_ratio=0.0"])
+    rc = main(
+        [
+            "run",
+            "--model",
+            "tiny-random",
+            "--data",
+            str(synthetic_dir),
+            "--train-size",
+            "none",
+            "--test-size",
+            "none",
+            "--max-length",
+            "48",
+            "--epochs",
+            "4",
+            "--name",
+            "synthetic",
+            "--models-dir",
+            str(out),
+            "--set",
+            "learning_rate=0.002",
+            "--set",
+            "checkpoint_every=0",
+            "--set",
+            "warmup_ratio=0.0",
+        ]
+    )
     assert rc == 0
     return out / "synthetic"
+
+
+# Tests that train or load a model, or serve the dashboard, are "slow": `make test-fast` deselects them.
+SLOW_FIXTURES = {"imdb_run", "baseline_run", "synthetic_run", "synthetic_dir"}
+SLOW_MODULES = {"tests.test_dashboard", "tests.test_browser"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.module.__name__ in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)

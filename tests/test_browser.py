@@ -1,4 +1,5 @@
 """Real browser: `streamlit run dashboard/Home.py` on 127.0.0.1, each page in headless Chromium."""
+
 import shutil
 from pathlib import Path
 
@@ -7,8 +8,10 @@ import pytest
 from tests.browser import CHROMIUM, PAGES, shoot_pages, streamlit_server
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which("chromium") is None,
-                    reason="Debian chromium not installed (.ci/run installs it)")
+@pytest.mark.skipif(
+    not Path(CHROMIUM).exists() or shutil.which("chromium") is None,
+    reason="Debian chromium not installed (.ci/run installs it)",
+)
 def test_every_page_renders_without_exception(imdb_run, baseline_run, models_dir, tmp_path):
     out = tmp_path / "screens"
     with streamlit_server(models_dir) as url:

@@ -1,4 +1,5 @@
 """Every dashboard page through streamlit's AppTest against fixture runs (tiny BERT + TF-IDF baseline)."""
+
 import shutil
 
 import pytest
@@ -90,8 +91,13 @@ def test_live_prediction_and_bad_inputs(app):
     p = float(app.metric[1].value)
     assert 0 <= p <= 1
     assert len(app.dataframe) >= 1  # what-if table
-    for text in ["", "   \n  ", "<script>alert('x')</script> great film", "Ein wunderbarer Film 🎬🍿 مذهل",
-                 "good " * 200_000]:
+    for text in [
+        "",
+        "   \n  ",
+        "<script>alert('x')</script> great film",
+        "Ein wunderbarer Film 🎬🍿 مذهل",
+        "good " * 200_000,
+    ]:
         app.text_area(key="review_text").set_value(text).run()
         assert not app.exception, text[:30]
         if not text.strip():

@@ -3,17 +3,23 @@
 import pandas as pd
 import pytest
 
-from pipeline.data import DataError, clean_text, load_raw, load_splits, parse_reviews
+from pipeline.data import DataError, load_raw, load_splits, parse_reviews
+from pipeline.text import clean_text
 
-REVIEWS = [("A moving, beautifully acted film.<br /><br />Loved it.", 1, 9),
-           ("Dull and far too long. I &amp; my wife left early.", 0, 2),
-           ("Not bad at all, never boring.", 1, 7),
-           ("The worst script I have read in years.", 0, 1)]
+REVIEWS = [
+    ("A moving, beautifully acted film.<br /><br />Loved it.", 1, 9),
+    ("Dull and far too long. I &amp; my wife left early.", 0, 2),
+    ("Not bad at all, never boring.", 1, 7),
+    ("The worst script I have read in years.", 0, 1),
+]
 
 
 def frame(n_copies: int = 5) -> pd.DataFrame:
-    rows = [{"id": f"x/{i}_{k}", "text": t, "label": y, "rating": r}
-            for k in range(n_copies) for i, (t, y, r) in enumerate(REVIEWS)]
+    rows = [
+        {"id": f"x/{i}_{k}", "text": t, "label": y, "rating": r}
+        for k in range(n_copies)
+        for i, (t, y, r) in enumerate(REVIEWS)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -123,5 +129,5 @@ def test_parse_reviews_rejects_bad_uploads():
         parse_reviews(b"\n  \n", "r.txt")
     with pytest.raises(DataError, match="unsupported file type"):
         parse_reviews(b"x", "r.exe")
-    df = parse_reviews("review,stars\n\"Great 🎬 film, <script>x</script>\",5\n".encode(), "r.csv")
+    df = parse_reviews('review,stars\n"Great 🎬 film, <script>x</script>",5\n'.encode(), "r.csv")
     assert df["text"].tolist() == ["Great 🎬 film, <script>x</script>"] and "stars" in df.columns

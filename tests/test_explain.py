@@ -1,15 +1,17 @@
 """Attributions on a tiny BERT that learned the synthetic task: faithfulness, determinism, edge cases."""
+
 import numpy as np
 import pytest
 
-from pipeline.explain import Attribution, Explainer
+from pipeline.analysis.explain import Attribution, Explainer
 from pipeline.render import attribution_html, safe_review_html
 from tests.conftest import POS_WORDS, synthetic_reviews
 
 
 @pytest.fixture(scope="module")
 def clf(synthetic_run):
-    from pipeline.runs import load_classifier, load_run
+    from pipeline.classifiers import load_classifier
+    from pipeline.runs import load_run
 
     assert load_run(synthetic_run).metrics["overall"]["accuracy"] > 0.95  # the model really learned the task
     return load_classifier(synthetic_run)
@@ -32,13 +34,13 @@ def test_deletion_check(clf, method):
     for text in texts:
         [a] = ex([text])
         words = a.merged_words()
-        p0 = clf.predict_proba([text])[0]
+        p0 = clf.prob_positive([text])[0]
         sign = 1 if p0 >= 0.5 else -1  # words supporting the current prediction
         order = np.argsort(-sign * np.asarray(words.scores))
         top = {words.tokens[i].lower() for i in order[:2]}
         rand = set(rng.choice([w.strip(".,").lower() for w in text.split()], 2, replace=False))
-        drop_top.append(abs(p0 - clf.predict_proba([_remove_words(text, top)])[0]))
-        drop_rand.append(abs(p0 - clf.predict_proba([_remove_words(text, rand)])[0]))
+        drop_top.append(abs(p0 - clf.prob_positive([_remove_words(text, top)])[0]))
+        drop_rand.append(abs(p0 - clf.prob_positive([_remove_words(text, rand)])[0]))
     assert np.mean(drop_top) > np.mean(drop_rand) + 0.1
 
 
@@ -78,7 +80,7 @@ def test_deterministic_and_edge_cases(clf):
         assert a1.settings["precision"] == precision
         # SHAP efficiency: scores + base sum to the output of the model SHAP scored; prob_pos is float32's,
         # so with int8 the reported gap is exactly the int8 copy's difference on this text
-        scored = clf.predict_proba([text], precision=precision)[0]
+        scored = clf.prob_positive([text], precision=precision)[0]
         assert abs(sum(a1.scores) + a1.base_value - scored) < 1e-3
         assert abs(a1.completeness_gap - abs(scored - a1.prob_pos)) < 1e-3
     for method in ("grad", "ig", "shap"):
@@ -90,17 +92,17 @@ def test_deterministic_and_edge_cases(clf):
 
 
 def test_int8_copy_is_written_with_the_run_and_tracks_float32(clf, synthetic_run):
-    from pipeline.model import INT8_FILE
+    from pipeline.classifiers.transformer.int8 import INT8_FILE
 
     assert (synthetic_run / "model" / INT8_FILE).is_file()
     texts = synthetic_reviews(60, 21)["text"].tolist()
-    p32, p8 = clf.predict_proba(texts), clf.predict_proba(texts, precision="int8")
+    p32, p8 = clf.prob_positive(texts), clf.prob_positive(texts, precision="int8")
     assert clf.int8_path == synthetic_run / "model" / INT8_FILE  # loaded from the run, not re-converted
     diff = np.abs(p8 - p32)
     assert diff.mean() < 0.02 and diff.max() < 0.1
     assert ((p8 >= 0.5) == (p32 >= 0.5)).mean() >= 0.95
     with pytest.raises(ValueError, match="precision"):
-        clf.predict_proba(texts[:1], precision="fp16")
+        clf.prob_positive(texts[:1], precision="fp16")
     with pytest.raises(ValueError, match="precision"):
         Explainer(clf, "shap", precision="fp16")
 
@@ -108,8 +110,8 @@ def test_int8_copy_is_written_with_the_run_and_tracks_float32(clf, synthetic_run
 def test_quantize_command_adds_the_int8_copy_to_an_older_run(synthetic_run, tmp_path, capsys):
     import shutil
 
+    from pipeline.classifiers.transformer.int8 import INT8_FILE
     from pipeline.cli import main
-    from pipeline.model import INT8_FILE
 
     old = tmp_path / "older-run"
     shutil.copytree(synthetic_run, old)
@@ -145,18 +147,37 @@ def test_wrong_side_words_count_each_errors_strongest_pushes():
     """A word in every error with tiny pushes (used many times) must not outrank the word that decided the errors."""
     import pandas as pd
 
-    from pipeline.explain import wrong_side_tokens
+    from pipeline.analysis.explain import wrong_side_tokens
 
     rows = []
     for i in range(6):  # false positives: the wrong side is positive
         tokens = ["the", "plot", "the", "cast", "the", "brilliant" if i < 3 else "ok", "the", "end", "the", "the"]
         scores = [0.02, 0.0, 0.02, -0.1, 0.02, 0.4 if i < 3 else 0.01, 0.02, 0.03, 0.02, 0.02]
-        rows.append({"id": f"fp{i}", "correct": False, "label": 0, "pred": 1, "method": "shap",
-                     "tokens": tokens, "scores": scores})
-    rows.append({"id": "fn", "correct": False, "label": 1, "pred": 0, "method": "shap",
-                 "tokens": ["dull", "brilliant"], "scores": [-0.5, 0.3]})  # pushes negative: dull is wrong-side
-    rows.append({"id": "ok", "correct": True, "label": 1, "pred": 1, "method": "shap",
-                 "tokens": ["brilliant"], "scores": [0.9]})  # correct predictions are not counted
+        rows.append(
+            {
+                "id": f"fp{i}",
+                "correct": False,
+                "label": 0,
+                "pred": 1,
+                "method": "shap",
+                "tokens": tokens,
+                "scores": scores,
+            }
+        )
+    rows.append(
+        {
+            "id": "fn",
+            "correct": False,
+            "label": 1,
+            "pred": 0,
+            "method": "shap",
+            "tokens": ["dull", "brilliant"],
+            "scores": [-0.5, 0.3],
+        }
+    )  # pushes negative: dull is wrong-side
+    rows.append(
+        {"id": "ok", "correct": True, "label": 1, "pred": 1, "method": "shap", "tokens": ["brilliant"], "scores": [0.9]}
+    )  # correct predictions are not counted
     agg = wrong_side_tokens(pd.DataFrame(rows), per_review=1).set_index("token")
     assert agg.loc["brilliant", "reviews"] == 3 and agg.loc["brilliant", "in_errors"] == 4
     assert agg.loc["dull", "reviews"] == 1
@@ -176,7 +197,7 @@ def test_html_escapes_user_text():
 
 
 def test_baseline_supports_shap_only(baseline_run):
-    from pipeline.runs import load_classifier
+    from pipeline.classifiers import load_classifier
 
     base = load_classifier(baseline_run)
     with pytest.raises(ValueError, match="needs a transformer"):

@@ -1,26 +1,33 @@
 """Tokenization/truncation, bucketing, the packaged MiniLM, and training a tiny BERT."""
+
 import numpy as np
 import pytest
 
-from pipeline import model as M
+from pipeline.classifiers.base import logits_to_prob
+from pipeline.classifiers.sources import load_tokenizer, packaged_minilm_dir
+from pipeline.classifiers.transformer.batching import batches_per_epoch, length_sorted_batches, train_dataset
+from pipeline.classifiers.transformer.checkpoint import load_model, tiny_bert
+from pipeline.classifiers.transformer.classifier import TFClassifier
+from pipeline.classifiers.transformer.train import compile_model
+from pipeline.tokens import Truncation, encode, truncate_ids
 
 
 def test_truncate_ids_modes():
     ids = list(range(100))
-    assert M.truncate_ids(ids, 12, "head", 3) == list(range(10))
-    assert M.truncate_ids(ids, 12, "tail", 3) == list(range(90, 100))
-    assert M.truncate_ids(ids, 12, "head+tail", 3) == [0, 1, 2] + list(range(93, 100))
-    assert M.truncate_ids(ids[:5], 12, "head+tail", 3) == [0, 1, 2, 3, 4]  # short: untouched
+    assert truncate_ids(ids, 12, "head", 3) == list(range(10))
+    assert truncate_ids(ids, 12, "tail", 3) == list(range(90, 100))
+    assert truncate_ids(ids, 12, "head+tail", 3) == [0, 1, 2] + list(range(93, 100))
+    assert truncate_ids(ids[:5], 12, "head+tail", 3) == [0, 1, 2, 3, 4]  # short: untouched
 
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    return M.load_tokenizer("minilm")
+    return load_tokenizer("minilm")
 
 
 def test_encode_reports_truncation_and_keeps_ending(tokenizer):
     long = "terrible " * 300 + "but the ending is wonderful"
-    enc = M.encode([long, "short and sweet <br /> fun"], tokenizer, 64, "head+tail", 16)
+    enc = encode([long, "short and sweet <br /> fun"], tokenizer, Truncation(64, "head+tail", 16))
     assert [len(x) for x in enc.ids] == [64, 6]  # short, and, sweet, fun + [CLS]/[SEP]
     assert enc.truncated.tolist() == [True, False]
     assert enc.n_tokens[0] == 307  # 300 + 5 words + [CLS]/[SEP]
@@ -33,7 +40,7 @@ def test_bucketed_batches_pad_little(tokenizer):
     rng = np.random.default_rng(0)
     ids = [np.arange(1, int(n) + 1, dtype=np.int32) for n in rng.integers(5, 200, size=300)]
     labels = np.arange(300) % 2
-    ds = M.train_dataset(ids, labels, 16, [32, 64, 128], seed=0)
+    ds = train_dataset(ids, labels, 16, [32, 64, 128], seed=0)
     real = padded = seen = 0
     for x, y in ds:
         seen += int(y.shape[0])
@@ -41,7 +48,7 @@ def test_bucketed_batches_pad_little(tokenizer):
         padded += int(np.prod(x["input_ids"].shape))
         assert (x["attention_mask"].numpy() == (x["input_ids"].numpy() != 0)).all()
     fixed = 0
-    for x, _ in M.train_dataset(ids, labels, 16, [], seed=0, fixed_length=200):
+    for x, _ in train_dataset(ids, labels, 16, [], seed=0, fixed_length=200):
         fixed += int(np.prod(x["input_ids"].shape))
     assert seen == 300
     assert padded < 0.75 * fixed  # buckets: far less padding than padding everything to the max
@@ -54,15 +61,15 @@ def test_dataset_declares_its_exact_batch_count():
     ids = [np.ones(n, dtype=np.int32) for n in lengths]
     labels = np.zeros(len(ids), dtype=np.int32)
     for bs in (4, 16):
-        ds = M.train_dataset(ids, labels, bs, [32, 64, 128], seed=1)
+        ds = train_dataset(ids, labels, bs, [32, 64, 128], seed=1)
         counted = sum(1 for _ in ds)
-        assert counted == M.batches_per_epoch(ids, bs, [32, 64, 128]) == int(ds.cardinality())
+        assert counted == batches_per_epoch(ids, bs, [32, 64, 128]) == int(ds.cardinality())
 
 
 def test_length_sorted_batches_cover_every_row_once():
     ids = [np.ones(n, dtype=np.int32) for n in (5, 50, 3, 20, 9)]
     seen = []
-    for pos, batch, mask in M.length_sorted_batches(ids, 2):
+    for pos, batch, mask in length_sorted_batches(ids, 2):
         seen.extend(pos.tolist())
         assert batch.shape[1] % 8 == 0 and mask.sum() == sum(len(ids[p]) for p in pos)
     assert sorted(seen) == [0, 1, 2, 3, 4]
@@ -71,23 +78,25 @@ def test_length_sorted_batches_cover_every_row_once():
 def test_token_budget_splits_mixed_length_batches():
     rng = np.random.default_rng(0)
     ids = [np.ones(int(n), dtype=np.int32) for n in rng.integers(3, 250, size=64)]
-    plain = list(M.length_sorted_batches(ids, 64))
-    capped = list(M.length_sorted_batches(ids, 64, max_tokens=1024))
+    plain = list(length_sorted_batches(ids, 64))
+    capped = list(length_sorted_batches(ids, 64, max_tokens=1024))
     assert len(plain) == 1
     assert sorted(p for pos, _, _ in capped for p in pos.tolist()) == list(range(64))
     assert all(b.size <= 1024 or len(pos) == 1 for pos, b, _ in capped)
     assert sum(b.size for _, b, _ in capped) < 0.7 * plain[0][1].size  # far less padding
 
 
+@pytest.mark.slow
 def test_packaged_minilm_loads_real_weights(tokenizer):
     from safetensors.numpy import load_file
 
-    mdl = M.load_model("minilm")
+    mdl = load_model("minilm")
     assert mdl.config.num_hidden_layers == 6 and mdl.config.hidden_size == 384
     assert mdl.config.id2label == {0: "negative", 1: "positive"}
-    state = load_file(str(M.packaged_minilm_dir() / "model.safetensors"))
-    np.testing.assert_allclose(mdl.get_input_embeddings().weight.numpy(),
-                               state["embeddings.word_embeddings.weight"], rtol=0, atol=0)
+    state = load_file(str(packaged_minilm_dir() / "model.safetensors"))
+    np.testing.assert_allclose(
+        mdl.get_input_embeddings().weight.numpy(), state["embeddings.word_embeddings.weight"], rtol=0, atol=0
+    )
     # The encoder is the real sentence embedder: paraphrases are closer than unrelated sentences.
     sents = ["The movie was fantastic.", "That film was wonderful.", "The stock market fell sharply today."]
     enc = tokenizer(sents, padding=True, return_tensors="tf")
@@ -98,29 +107,31 @@ def test_packaged_minilm_loads_real_weights(tokenizer):
     assert e[0] @ e[1] > e[0] @ e[2] + 0.2
 
 
+@pytest.mark.slow
 def test_tiny_bert_trains(tokenizer):
     import tensorflow as tf
 
     from tests.conftest import synthetic_reviews
 
     df = synthetic_reviews(512, 3)
-    enc = M.encode(df["text"], tokenizer, 48, "head+tail", 8)
-    mdl = M.tiny_bert(tokenizer.vocab_size, seed=0)
-    M.compile_model(mdl, tf.keras.optimizers.Adam(3e-3))
-    ds = M.train_dataset(enc.ids, df["label"].to_numpy(), 16, [32], seed=0)
+    enc = encode(df["text"], tokenizer, Truncation(48, "head+tail", 8))
+    mdl = tiny_bert(tokenizer.vocab_size, seed=0)
+    compile_model(mdl, tf.keras.optimizers.Adam(3e-3))
+    ds = train_dataset(enc.ids, df["label"].to_numpy(), 16, [32], seed=0)
     hist = mdl.fit(ds, epochs=5, verbose=0)
     assert hist.history["loss"][0] > 0.6 and hist.history["loss"][-1] < 0.3
-    clf = M.TFClassifier(mdl, tokenizer, 48, "head+tail", 8)
-    p = clf.predict_proba(["The film was superb and the acting was wonderful.",
-                           "The film was dreadful and the acting was horrible."])
+    clf = TFClassifier(mdl, tokenizer, Truncation(48, "head+tail", 8))
+    p = clf.prob_positive(
+        ["The film was superb and the acting was wonderful.", "The film was dreadful and the acting was horrible."]
+    )
     assert p[0] > 0.5 > p[1]
 
 
 def test_classifier_handles_empty_batch_and_temperature(tokenizer):
-    mdl = M.tiny_bert(tokenizer.vocab_size, seed=1)
-    clf = M.TFClassifier(mdl, tokenizer, 32, "head", 0)
-    assert clf.predict_proba([]).shape == (0,)
+    mdl = tiny_bert(tokenizer.vocab_size, seed=1)
+    clf = TFClassifier(mdl, tokenizer, Truncation(32, "head", 0))
+    assert clf.prob_positive([]).shape == (0,)
     logits = clf.logits(["a fine film", "a poor film"])
-    p1 = M.logits_to_prob(logits, 1.0)
-    p_hot = M.logits_to_prob(logits, 0.1)
+    p1 = logits_to_prob(logits, 1.0)
+    p_hot = logits_to_prob(logits, 0.1)
     assert np.all(np.abs(p_hot - 0.5) >= np.abs(p1 - 0.5))  # lower temperature: more confident

@@ -1,15 +1,21 @@
 """Run folders end to end: run/evaluate/predict/baseline through the CLI, schema, atomicity, errors."""
+
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline import model as M
 from pipeline import runs as R
+from pipeline.atomic import atomic_write_json
+from pipeline.classifiers import load_classifier
+from pipeline.classifiers.sources import MINILM_ALIAS, load_tokenizer
+from pipeline.classifiers.transformer.batching import batches_per_epoch
 from pipeline.cli import main
 from pipeline.config import PRESETS, resolve_config
 from pipeline.metrics import expected_calibration_error, fit_temperature
+from pipeline.run_writer import RunWriter
+from pipeline.tokens import encode
 
 
 def test_run_folder_schema(imdb_run):
@@ -48,13 +54,13 @@ def test_saved_model_loads_with_auto_class_and_predicts_like_the_run(imdb_run):
 
     mdl = TFAutoModelForSequenceClassification.from_pretrained(str(imdb_run / "model"))
     assert mdl.config.id2label[1] == "positive"
-    clf = R.load_classifier(imdb_run)
+    clf = load_classifier(imdb_run)
     preds = pd.read_parquet(imdb_run / "predictions.parquet").head(20)
-    np.testing.assert_allclose(clf.predict_proba(preds["text"].tolist()), preds["prob_pos"], atol=2e-4)
+    np.testing.assert_allclose(clf.prob_positive(preds["text"].tolist()), preds["prob_pos"], atol=2e-4)
 
 
 def test_crash_never_leaves_a_run_that_looks_whole(tmp_path):
-    w = R.RunWriter(tmp_path, "half")
+    w = RunWriter(tmp_path, "half")
     w.write_json("run.json", {"config": {}})
     with pytest.raises(R.RunError, match="missing"):
         w.finish()
@@ -62,7 +68,7 @@ def test_crash_never_leaves_a_run_that_looks_whole(tmp_path):
     [info] = R.list_runs(tmp_path)
     assert not info.ok and "incomplete" in info.reason
     with pytest.raises(R.RunError, match="--resume"):
-        R.RunWriter(tmp_path, "half")
+        RunWriter(tmp_path, "half")
     with pytest.raises(R.RunError, match="incomplete"):
         R.load_run(tmp_path / "half.partial")
 
@@ -84,26 +90,44 @@ def test_broken_runs_are_listed_with_reasons(tmp_path, imdb_run):
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path):
     p = tmp_path / "x.json"
-    R.atomic_write_json(p, {"a": 1})
+    atomic_write_json(p, {"a": 1})
     with pytest.raises(TypeError):
-        R.atomic_write_json(p, {"a": object()})
+        atomic_write_json(p, {"a": object()})
     assert json.loads(p.read_text()) == {"a": 1}
     assert [f.name for f in tmp_path.iterdir()] == ["x.json"]
 
 
 def test_evaluate_existing_model_folder(imdb_run, imdb_dir, models_dir):
-    rc = main(["evaluate", "--model", str(imdb_run / "model"), "--data", str(imdb_dir), "--test-size", "200",
-               "--train-size", "400", "--max-length", "64", "--name", "eval-fixture", "--models-dir",
-               str(models_dir)])
+    rc = main(
+        [
+            "evaluate",
+            "--model",
+            str(imdb_run / "model"),
+            "--data",
+            str(imdb_dir),
+            "--test-size",
+            "200",
+            "--train-size",
+            "400",
+            "--max-length",
+            "64",
+            "--name",
+            "eval-fixture",
+            "--models-dir",
+            str(models_dir),
+        ]
+    )
     assert rc == 0
     run = R.load_run(models_dir / "eval-fixture")
-    assert run.run["kind"] == "evaluated" and len(run.predictions) == 200
+    assert run.run_json["kind"] == "evaluated" and len(run.predictions) == 200
     assert run.metrics["overall"]["n"] == 200
 
 
 def test_predict_scores_a_file(imdb_run, tmp_path, capsys):
     src = tmp_path / "in.csv"
-    pd.DataFrame({"review": ["Loved it, superb!", "Awful. Boring.", "  "], "who": ["a", "b", "c"]}).to_csv(src, index=False)
+    pd.DataFrame({"review": ["Loved it, superb!", "Awful. Boring.", "  "], "who": ["a", "b", "c"]}).to_csv(
+        src, index=False
+    )
     out = tmp_path / "out.parquet"
     assert main(["predict", "--run", str(imdb_run), "--input", str(src), "--output", str(out)]) == 0
     df = pd.read_parquet(out)
@@ -117,10 +141,10 @@ def test_predict_scores_a_file(imdb_run, tmp_path, capsys):
 
 def test_baseline_run(baseline_run):
     run = R.load_run(baseline_run)
-    assert run.run["kind"] == "baseline" and (baseline_run / "baseline" / "model.skops").is_file()
+    assert run.run_json["kind"] == "baseline" and (baseline_run / "baseline" / "model.skops").is_file()
     assert run.metrics["overall"]["accuracy"] > 0.7  # 1,800 training reviews are enough for TF-IDF
-    clf = R.load_classifier(baseline_run)
-    p = clf.predict_proba(["An absolutely wonderful, moving film. Superb acting.", "Awful, boring, a waste of time."])
+    clf = load_classifier(baseline_run)
+    p = clf.prob_positive(["An absolutely wonderful, moving film. Superb acting.", "Awful, boring, a waste of time."])
     assert p[0] > 0.5 > p[1]
 
 
@@ -153,23 +177,38 @@ def test_temperature_scaling_reduces_ece():
     logits = np.stack([np.zeros(5000), true_margin * 4], 1)  # overconfident by 4x
     t = fit_temperature(logits, y)
     # Bayes-optimal log-odds are 2m/σ² = 1.39 m, so the right temperature is 4 / 1.39 = 2.88
-    assert abs(t - 4 * 1.2 ** 2 / 2) < 0.25
+    assert abs(t - 4 * 1.2**2 / 2) < 0.25
     p_raw = 1 / (1 + np.exp(-logits[:, 1]))
     p_cal = 1 / (1 + np.exp(-logits[:, 1] / t))
     assert expected_calibration_error(y, p_cal) < expected_calibration_error(y, p_raw) / 3
 
 
+def tiny_training(imdb_dir, **overrides):
+    """A tiny random BERT on 200 IMDB reviews, 32 tokens: fast enough to interrupt and resume."""
+    from pipeline.data import load_splits
+
+    cfg = resolve_config(
+        "demo",
+        overrides={
+            "model": "tiny-random",
+            "train_size": 200,
+            "test_size": 50,
+            "max_length": 32,
+            "learning_rate": 1e-3,
+            **overrides,
+        },
+    )
+    return cfg, load_splits(str(imdb_dir), 200, 50, 0.1, cfg.seed)
+
+
+@pytest.mark.slow
 def test_interrupted_training_resumes_from_checkpoint(imdb_dir, tmp_path):
     """Ctrl-C in epoch 2 keeps the epoch-1 checkpoint; --resume trains only what is left."""
     import tensorflow as tf
 
-    from pipeline.data import load_splits
-    from pipeline.train import fine_tune
+    from pipeline.classifiers.transformer.train import fine_tune
 
-    cfg = resolve_config("demo", overrides={"model": "tiny-random", "train_size": 200, "test_size": 50,
-                                            "max_length": 32, "epochs": 2, "checkpoint_every": 0,
-                                            "learning_rate": 1e-3})
-    splits = load_splits(str(imdb_dir), 200, 50, 0.1, cfg.seed)
+    cfg, splits = tiny_training(imdb_dir, epochs=2, checkpoint_every=0)
 
     class Interrupt(tf.keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -185,17 +224,14 @@ def test_interrupted_training_resumes_from_checkpoint(imdb_dir, tmp_path):
     assert len(fresh["history"]["loss"]) == 2 and fresh["resumed_from_checkpoint"] is False
 
 
+@pytest.mark.slow
 def test_training_resumes_from_the_middle_of_an_epoch(imdb_dir, tmp_path):
     """A crash between step checkpoints: --resume skips the batches already trained in that epoch."""
     import tensorflow as tf
 
-    from pipeline.data import load_splits
-    from pipeline.train import fine_tune
+    from pipeline.classifiers.transformer.train import fine_tune
 
-    cfg = resolve_config("demo", overrides={"model": "tiny-random", "train_size": 200, "test_size": 50,
-                                            "max_length": 32, "epochs": 1, "batch_size": 16,
-                                            "checkpoint_every": 4, "learning_rate": 1e-3})
-    splits = load_splits(str(imdb_dir), 200, 50, 0.1, cfg.seed)
+    cfg, splits = tiny_training(imdb_dir, epochs=1, batch_size=16, checkpoint_every=4)
 
     class Crash(tf.keras.callbacks.Callback):
         def on_train_batch_begin(self, batch, logs=None):
@@ -214,22 +250,60 @@ def test_training_resumes_from_the_middle_of_an_epoch(imdb_dir, tmp_path):
         fine_tune(cfg, splits, tmp_path, extra_callbacks=[Crash()])
     counter = CountBatches()
     _, info = fine_tune(cfg, splits, tmp_path, resume=True, extra_callbacks=[counter])
-    total = M.batches_per_epoch(M.encode(splits.train["text"], M.load_tokenizer(M.MINILM_ALIAS), 32,
-                                         cfg.truncation, cfg.head_len).ids, 16, cfg.bucket_boundaries)
+    total = batches_per_epoch(
+        encode(splits.train["text"], load_tokenizer(MINILM_ALIAS), cfg.truncation_spec).ids, 16, cfg.bucket_boundaries
+    )
     assert counter.n == total - 8  # the last checkpoint was after batch 8; the rest of the epoch ran
     assert info["resumed_from_checkpoint"] is True
     assert info["train"]["samples"] == counter.n * 16 < len(splits.train)  # only what this process trained
     assert len(info["history"]["loss"]) == 1
 
 
+@pytest.mark.slow
 def test_train_then_evaluate(imdb_dir, tmp_path):
     out = tmp_path / "m"
-    assert main(["train", "--model", "tiny-random", "--data", str(imdb_dir), "--train-size", "200",
-                 "--max-length", "32", "--output", str(out), "--set", "checkpoint_every=0"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "tiny-random",
+                "--data",
+                str(imdb_dir),
+                "--train-size",
+                "200",
+                "--max-length",
+                "32",
+                "--output",
+                str(out),
+                "--set",
+                "checkpoint_every=0",
+            ]
+        )
+        == 0
+    )
     stored = json.loads((out / "training.json").read_text())
     assert stored["config"]["max_length"] == 32 and (out / "tf_model.h5").is_file()
-    assert main(["evaluate", "--model", str(out), "--data", str(imdb_dir), "--test-size", "60",
-                 "--train-size", "200", "--name", "ev", "--models-dir", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(out),
+                "--data",
+                str(imdb_dir),
+                "--test-size",
+                "60",
+                "--train-size",
+                "200",
+                "--name",
+                "ev",
+                "--models-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     run = R.load_run(tmp_path / "ev")
-    assert run.run["config"]["max_length"] == 32  # input settings come from training.json
+    assert run.config["max_length"] == 32  # input settings come from training.json
     assert len(run.predictions) == 60

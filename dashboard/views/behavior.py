@@ -1,9 +1,10 @@
 """Where the model fails by error tag (lift), and CheckList-style behavioural tests."""
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-import state
+from dashboard import state
 
 st.title("Error tags & behavioral tests")
 run = state.current_run()
@@ -16,24 +17,41 @@ if not stats:
     st.info(f"This run has no error tags yet. Add them with `python -m pipeline tag --run {run.info.name}`.")
 else:
     df = pd.DataFrame(stats).dropna(subset=["lift"]).sort_values("lift")
-    fig = go.Figure(go.Bar(
-        x=df["lift"], y=df["tag"], orientation="h",
-        error_x=dict(type="data", symmetric=False, array=df["lift_hi"] - df["lift"], arrayminus=df["lift"] - df["lift_lo"]),
-        customdata=df[["support", "error_rate", "description"]],
-        hovertemplate="%{y}: lift %{x:.2f}<br>support %{customdata[0]}, error rate %{customdata[1]:.1%}"
-                      "<br>%{customdata[2]}<extra></extra>",
-        marker_color=["#dc2626" if v > 1 else "#2563eb" for v in df["lift"]]))
+    fig = go.Figure(
+        go.Bar(
+            x=df["lift"],
+            y=df["tag"],
+            orientation="h",
+            error_x=dict(
+                type="data", symmetric=False, array=df["lift_hi"] - df["lift"], arrayminus=df["lift"] - df["lift_lo"]
+            ),
+            customdata=df[["support", "error_rate", "description"]],
+            hovertemplate="%{y}: lift %{x:.2f}<br>support %{customdata[0]}, error rate %{customdata[1]:.1%}"
+            "<br>%{customdata[2]}<extra></extra>",
+            marker_color=["#dc2626" if v > 1 else "#2563eb" for v in df["lift"]],
+        )
+    )
     fig.add_vline(x=1.0, line_dash="dot", annotation_text="average")
-    fig.update_layout(xaxis_title="error rate / overall error rate (95 % CI)", height=60 + 34 * len(df),
-                      margin=dict(l=10, r=10, t=10, b=10))
+    fig.update_layout(
+        xaxis_title="error rate / overall error rate (95 % CI)",
+        height=60 + 34 * len(df),
+        margin=dict(l=10, r=10, t=10, b=10),
+    )
     st.plotly_chart(fig, width="stretch")
-    show = df.sort_values("lift", ascending=False)[["tag", "support", "evaluated", "error_rate", "lift", "lift_lo",
-                                                    "lift_hi", "description"]]
-    st.dataframe(show, hide_index=True, width="stretch",
-                 column_config={"error_rate": st.column_config.NumberColumn(format="%.3f"),
-                                "lift": st.column_config.NumberColumn(format="%.2f"),
-                                "lift_lo": st.column_config.NumberColumn(format="%.2f"),
-                                "lift_hi": st.column_config.NumberColumn(format="%.2f")})
+    show = df.sort_values("lift", ascending=False)[
+        ["tag", "support", "evaluated", "error_rate", "lift", "lift_lo", "lift_hi", "description"]
+    ]
+    st.dataframe(
+        show,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "error_rate": st.column_config.NumberColumn(format="%.3f"),
+            "lift": st.column_config.NumberColumn(format="%.2f"),
+            "lift_lo": st.column_config.NumberColumn(format="%.2f"),
+            "lift_hi": st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
     tag = st.selectbox("Open the errors of a tag", show["tag"].tolist(), index=None, placeholder="choose a tag…")
     if tag:
         st.query_params["tag"] = tag
@@ -44,10 +62,23 @@ beh = run.behavior
 if not beh:
     st.info(f"No behavioral test results in this run. Run them with `python -m pipeline behave --run {run.info.name}`.")
 else:
-    rows = [{"test": t["name"], "type": t["type"], "cases": t["cases"], "failures": t["failures"],
-             "failure rate": t["failure_rate"], "what it checks": t["description"]} for t in beh["tests"]]
-    st.dataframe(rows, hide_index=True, width="stretch",
-                 column_config={"failure rate": st.column_config.ProgressColumn(min_value=0, max_value=1, format="%.3f")})
+    rows = [
+        {
+            "test": t["name"],
+            "type": t["type"],
+            "cases": t["cases"],
+            "failures": t["failures"],
+            "failure rate": t["failure_rate"],
+            "what it checks": t["description"],
+        }
+        for t in beh["tests"]
+    ]
+    st.dataframe(
+        rows,
+        hide_index=True,
+        width="stretch",
+        column_config={"failure rate": st.column_config.ProgressColumn(min_value=0, max_value=1, format="%.3f")},
+    )
     for t in beh["tests"]:
         if t["examples"]:
             with st.expander(f"{t['type']} · {t['name']}: worst failing examples"):
@@ -62,9 +93,10 @@ if submitted:
     if not text.strip():
         st.warning("Type a sentence first.")
     elif (clf := state.get_classifier(run)) is not None:  # loaded only when needed: opening the page stays fast
-        p = float(clf.predict_proba([text])[0])
+        p = float(clf.prob_positive([text])[0])
         ok = (p >= 0.5) == (expected == "positive")
         st.session_state.setdefault("own_cases", []).append(
-            {"text": text, "expected": expected, "P(positive)": round(p, 4), "result": "pass" if ok else "FAIL"})
+            {"text": text, "expected": expected, "P(positive)": round(p, 4), "result": "pass" if ok else "FAIL"}
+        )
 if st.session_state.get("own_cases"):
     st.dataframe(pd.DataFrame(st.session_state["own_cases"]), hide_index=True, width="stretch")

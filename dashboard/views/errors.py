@@ -1,10 +1,11 @@
 """Misclassified reviews: filters, sortable table, detail view with attributions, CSV, permalinks."""
+
+import pandas as pd
 import streamlit as st
 
-import explain_ui
-import state
-from pipeline.explain import wrong_side_tokens
-from pipeline.tags import REGISTRY as TAGS
+from dashboard import explain_ui, state
+from pipeline.analysis.explain import wrong_side_tokens
+from pipeline.analysis.tags import REGISTRY as TAGS
 from pipeline.render import safe_review_html
 
 st.title("Error analysis")
@@ -20,8 +21,12 @@ if tags is not None:
 
 with st.container(border=True):
     f = st.columns([2, 2, 2, 1, 2])
-    kinds = f[0].multiselect("Error type", ["FP", "FN"], default=["FP", "FN"],
-                             help="FP: negative review predicted positive; FN: positive predicted negative")
+    kinds = f[0].multiselect(
+        "Error type",
+        ["FP", "FN"],
+        default=["FP", "FN"],
+        help="FP: negative review predicted positive; FN: positive predicted negative",
+    )
     conf = f[1].slider("Confidence", 0.5, 1.0, (0.5, 1.0), 0.01)
     max_len = int(preds["n_tokens"].max())
     length = f[2].slider("Length (word-pieces)", 0, max_len, (0, max_len))
@@ -32,15 +37,16 @@ with st.container(border=True):
     search = g[0].text_input("Search text (case-insensitive, plain text)", max_chars=200)
     if tag_names:
         preset_tag = st.query_params.get("tag")
-        chosen_tags = g[1].multiselect("Error tags (all must match)", tag_names,
-                                       default=[preset_tag] if preset_tag in tag_names else [])
+        chosen_tags = g[1].multiselect(
+            "Error tags (all must match)", tag_names, default=[preset_tag] if preset_tag in tag_names else []
+        )
     else:
         chosen_tags = []
         g[1].caption("No error tags in this run yet: `python -m pipeline tag --run RUN` adds them.")
 
-view = errors[errors["error_type"].isin(kinds)
-              & errors["confidence"].between(*conf)
-              & errors["n_tokens"].between(*length)]
+view = errors[
+    errors["error_type"].isin(kinds) & errors["confidence"].between(*conf) & errors["n_tokens"].between(*length)
+]
 if trunc != "any":
     view = view[view["truncated"] == (trunc == "yes")]
 if rating:
@@ -53,27 +59,49 @@ view = view.sort_values("confidence", ascending=False)
 
 st.caption(f"**{len(view):,}** of {len(errors):,} errors match ({len(preds):,} test reviews); most confident first.")
 cols = ["id", "error_type", "confidence", "prob_pos", "rating", "n_tokens", "truncated", "snippet"] + chosen_tags
-event = st.dataframe(view[cols].head(2000), hide_index=True, width="stretch", height=320, on_select="rerun",
-                     selection_mode="single-row", key="error_table",
-                     column_config={"snippet": st.column_config.TextColumn("review (start)", width="large"),
-                                    "confidence": st.column_config.NumberColumn(format="%.3f"),
-                                    "prob_pos": st.column_config.NumberColumn("P(positive)", format="%.3f")})
+event = st.dataframe(
+    view[cols].head(2000),
+    hide_index=True,
+    width="stretch",
+    height=320,
+    on_select="rerun",
+    selection_mode="single-row",
+    key="error_table",
+    column_config={
+        "snippet": st.column_config.TextColumn("review (start)", width="large"),
+        "confidence": st.column_config.NumberColumn(format="%.3f"),
+        "prob_pos": st.column_config.NumberColumn("P(positive)", format="%.3f"),
+    },
+)
 if len(view) > 2000:
     st.caption("Showing the first 2,000 rows; narrow the filters or download the full set.")
-st.download_button("Download filtered errors (CSV)", view.drop(columns=["snippet"]).to_csv(index=False),
-                   file_name=f"{run.info.name}-errors.csv", mime="text/csv", disabled=view.empty)
+st.download_button(
+    "Download filtered errors (CSV)",
+    view.drop(columns=["snippet"]).to_csv(index=False),
+    file_name=f"{run.info.name}-errors.csv",
+    mime="text/csv",
+    disabled=view.empty,
+)
 
 if run.explanations is not None and not run.explanations.empty:
     with st.expander("Words that most often push errors to the wrong side (precomputed explanations)"):
         agg = wrong_side_tokens(run.explanations)
         n_err = int((~run.explanations["correct"]).sum())
-        st.caption(f"Across {n_err} explained errors: how many errors have the word among their 5 strongest "
-                   "pushes toward the wrong answer (positive for a false positive, negative for a false negative), "
-                   "out of the errors containing it (`in_errors`).")
-        st.dataframe(agg, hide_index=True, width="stretch",
-                     column_config={"share": st.column_config.NumberColumn(format="%.2f"),
-                                    "total_push": st.column_config.NumberColumn(format="%.3f"),
-                                    "mean_push": st.column_config.NumberColumn(format="%.4f")})
+        st.caption(
+            f"Across {n_err} explained errors: how many errors have the word among their 5 strongest "
+            "pushes toward the wrong answer (positive for a false positive, negative for a false negative), "
+            "out of the errors containing it (`in_errors`)."
+        )
+        st.dataframe(
+            agg,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "share": st.column_config.NumberColumn(format="%.2f"),
+                "total_push": st.column_config.NumberColumn(format="%.3f"),
+                "mean_push": st.column_config.NumberColumn(format="%.4f"),
+            },
+        )
 
 # Which review to open: a clicked row, else the permalink's ?review=ID, else none.
 selected = None
@@ -96,12 +124,14 @@ if match.empty:
 r = match.iloc[0]
 verdict = "correct" if r["correct"] else f"misclassified ({r['error_type']})"
 st.subheader(f"Review {r['id']} — {verdict}")
-st.write(f"True label **{'positive' if r['label'] else 'negative'}** ({r['rating']}★) · predicted "
-         f"**{'positive' if r['pred'] else 'negative'}** with P(positive) = {r['prob_pos']:.3f} · "
-         f"{r['n_tokens']} word-pieces{' · truncated' if r['truncated'] else ''}")
+st.write(
+    f"True label **{'positive' if r['label'] else 'negative'}** ({r['rating']}★) · predicted "
+    f"**{'positive' if r['pred'] else 'negative'}** with P(positive) = {r['prob_pos']:.3f} · "
+    f"{r['n_tokens']} word-pieces{' · truncated' if r['truncated'] else ''}"
+)
 st.caption(f"Permalink: `?run={run.info.name}&review={r['id']}` on this page.")
 if tags is not None and selected in tags.index:
-    on = [t for t in tag_names if tags.loc[selected, t] is True or tags.loc[selected, t] == True]  # NaN: not computed
+    on = [t for t in tag_names if pd.notna(tags.loc[selected, t]) and bool(tags.loc[selected, t])]  # NaN: not computed
     st.write("Tags: " + (", ".join(f"`{t}`" for t in on) if on else "none"))
 left, right = st.columns(2)
 with left:

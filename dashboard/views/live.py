@@ -1,20 +1,21 @@
 """Live inference: type or pick a review → prediction, latency, attributions, what-if variants; batch upload."""
+
 import time
 
 import pandas as pd
 import streamlit as st
 
-import explain_ui
-import state
+from dashboard import explain_ui, state
+from pipeline.analysis.perturb import variants
+from pipeline.classifiers import score_texts
 from pipeline.data import DataError, parse_reviews
-from pipeline.perturb import variants
 
 EXAMPLES = {
     "(write your own)": "",
     "Sarcastic": "Oh great, another two hours of my life I will never get back. The plot was so 'brilliant' that "
-                 "I fell asleep twice. Yeah right, best movie of the year.",
+    "I fell asleep twice. Yeah right, best movie of the year.",
     "Mixed": "The cinematography is stunning and the score is beautiful, but the story drags and the ending "
-             "made no sense at all. I wanted to love it.",
+    "made no sense at all. I wanted to love it.",
     "Negation": "This film is not bad at all. I was never bored, and I would not call the acting weak.",
     "Clearly positive": "A wonderful, moving film with superb performances. I loved every minute of it.",
     "Clearly negative": "Dreadful. Wooden acting, a lazy script and jokes that fall flat. Avoid.",
@@ -29,17 +30,23 @@ clf = state.get_classifier(run)
 if clf is None:
     st.stop()
 
+
 def score_one(text: str) -> None:
     if not text.strip():
-        st.info("Type a review above (or pick an example) to get a prediction." if not text else
-                "The review is only whitespace: type some words to get a prediction.")
+        st.info(
+            "Type a review above (or pick an example) to get a prediction."
+            if not text
+            else "The review is only whitespace: type some words to get a prediction."
+        )
         return
     if len(text) > LONG_TEXT:
-        st.warning(f"This review is {len(text):,} characters. It is scored as the model sees it: "
-                   f"{run.run['config'].get('truncation', 'head')} truncation to "
-                   f"{run.run['config'].get('max_length', '?')} tokens.")
+        st.warning(
+            f"This review is {len(text):,} characters. It is scored as the model sees it: "
+            f"{run.config.get('truncation', 'head')} truncation to "
+            f"{run.config.get('max_length', '?')} tokens."
+        )
     t0 = time.perf_counter()
-    prob = float(clf.predict_proba([text])[0])
+    prob = float(clf.prob_positive([text])[0])
     ms = (time.perf_counter() - t0) * 1000
     lat = st.session_state.setdefault("latencies_ms", [])
     lat.append(ms)
@@ -47,8 +54,12 @@ def score_one(text: str) -> None:
     c[0].metric("Prediction", "positive" if prob >= 0.5 else "negative")
     c[1].metric("P(positive)", f"{prob:.3f}")
     c[2].metric("Confidence", f"{max(prob, 1 - prob):.1%}")
-    c[3].metric("Latency", f"{ms:.0f} ms", help=f"model forward incl. tokenization; p50 of this session "
-                                                   f"{sorted(lat)[len(lat) // 2]:.0f} ms over {len(lat)} calls")
+    c[3].metric(
+        "Latency",
+        f"{ms:.0f} ms",
+        help=f"model forward incl. tokenization; p50 of this session "
+        f"{sorted(lat)[len(lat) // 2]:.0f} ms over {len(lat)} calls",
+    )
     st.progress(prob, text=f"negative ← {prob:.3f} → positive")
 
     st.subheader("Why: token attributions")
@@ -56,12 +67,20 @@ def score_one(text: str) -> None:
 
     st.subheader("What if…")
     vs = variants(text[:20_000])
-    probs = clf.predict_proba(list(vs.values())) if vs else []
-    rows = [{"variant": k, "P(positive)": float(p), "change": float(p) - prob,
-             "text": v if len(v) < 300 else v[:300] + "…"} for (k, v), p in zip(vs.items(), probs)]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"P(positive)": st.column_config.ProgressColumn(min_value=0, max_value=1, format="%.3f"),
-                                "change": st.column_config.NumberColumn(format="%+.3f")})
+    probs = clf.prob_positive(list(vs.values())) if vs else []
+    rows = [
+        {"variant": k, "P(positive)": float(p), "change": float(p) - prob, "text": v if len(v) < 300 else v[:300] + "…"}
+        for (k, v), p in zip(vs.items(), probs)
+    ]
+    st.dataframe(
+        pd.DataFrame(rows),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "P(positive)": st.column_config.ProgressColumn(min_value=0, max_value=1, format="%.3f"),
+            "change": st.column_config.NumberColumn(format="%+.3f"),
+        },
+    )
 
 
 tab_one, tab_batch = st.tabs(["One review", "Batch (upload a file)"])
@@ -70,13 +89,16 @@ with tab_one:
     if st.session_state.get("_last_example") != ex:
         st.session_state["_last_example"] = ex
         st.session_state["review_text"] = EXAMPLES[ex]
-    text = st.text_area("Review", key="review_text", height=150,
-                        placeholder="Type or paste a movie review (any length, any language)…")
+    text = st.text_area(
+        "Review", key="review_text", height=150, placeholder="Type or paste a movie review (any length, any language)…"
+    )
     score_one(text)
 
 with tab_batch:
-    st.write("Upload a **CSV/JSONL/Parquet** with a `text` (or `review`) column, or a **TXT** with one review per "
-             "line. Scored with this run's model; download the result.")
+    st.write(
+        "Upload a **CSV/JSONL/Parquet** with a `text` (or `review`) column, or a **TXT** with one review per "
+        "line. Scored with this run's model; download the result."
+    )
     up = st.file_uploader("Reviews file", type=["csv", "txt", "jsonl", "parquet"], key="batch_file")
     if up is not None:
         try:
@@ -86,19 +108,22 @@ with tab_batch:
         else:
             limit = 5000
             if len(df) > limit:
-                st.warning(f"{len(df):,} reviews: scoring the first {limit:,} here; use "
-                           "`python -m pipeline predict` for large files.")
+                st.warning(
+                    f"{len(df):,} reviews: scoring the first {limit:,} here; use "
+                    "`python -m pipeline predict` for large files."
+                )
                 df = df.head(limit)
             bar = st.progress(0.0, text="scoring…")
-            probs = []
             t0 = time.perf_counter()
-            for i in range(0, len(df), 64):
-                probs.extend(clf.predict_proba(df["text"].iloc[i:i + 64].tolist()).tolist())
-                bar.progress(min(1.0, (i + 64) / len(df)), text=f"scoring… {min(i + 64, len(df))}/{len(df)}")
+            probs = score_texts(
+                clf,
+                df["text"].tolist(),
+                64,
+                on_batch=lambda done: bar.progress(done / len(df), text=f"scoring… {done}/{len(df)}"),
+            )
             bar.empty()
             df["prob_pos"] = probs
             df["prediction"] = ["positive" if p >= 0.5 else "negative" for p in probs]
             st.success(f"Scored {len(df):,} reviews in {time.perf_counter() - t0:.1f} s.")
             st.dataframe(df, hide_index=True, width="stretch")
-            st.download_button("Download scored CSV", df.to_csv(index=False), file_name="scored.csv",
-                               mime="text/csv")
+            st.download_button("Download scored CSV", df.to_csv(index=False), file_name="scored.csv", mime="text/csv")

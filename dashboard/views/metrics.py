@@ -1,10 +1,10 @@
 """Confusion matrix with a live threshold, ROC/PR, reliability, slice metrics, reviews of a cell."""
+
 import pandas as pd
 import streamlit as st
 
-import charts
-import state
-from pipeline import metrics as Mx
+from dashboard import charts, state
+from pipeline import metrics
 
 st.title("Confusion matrix & metrics")
 run = state.current_run()
@@ -14,9 +14,16 @@ preds = run.predictions
 y = preds["label"].to_numpy()
 p = preds["prob_pos"].to_numpy()
 
-thr = st.slider("Decision threshold on P(positive)", 0.01, 0.99, 0.50, 0.01, key="threshold",
-                help="Reviews with P(positive) ≥ threshold are predicted positive. Moves every number below.")
-m = Mx.classification_metrics(y, p, threshold=thr)
+thr = st.slider(
+    "Decision threshold on P(positive)",
+    0.01,
+    0.99,
+    0.50,
+    0.01,
+    key="threshold",
+    help="Reviews with P(positive) ≥ threshold are predicted positive. Moves every number below.",
+)
+m = metrics.classification_metrics(y, p, threshold=thr)
 cm = m["confusion_matrix"]
 
 k = st.columns(6)
@@ -37,8 +44,9 @@ with right:
     t1, t2, t3 = st.tabs(["ROC", "Precision-recall", "Reliability"])
     t1.plotly_chart(roc, width="stretch")
     t2.plotly_chart(pr, width="stretch")
-    t3.plotly_chart(charts.reliability_figure(charts.reliability(y, p), Mx.expected_calibration_error(y, p)),
-                    width="stretch")
+    t3.plotly_chart(
+        charts.reliability_figure(charts.reliability(y, p), metrics.expected_calibration_error(y, p)), width="stretch"
+    )
 
 st.subheader("Reviews in a cell")
 cells = ["FP", "FN", "TP", "TN"]
@@ -48,22 +56,46 @@ pred_at = p >= thr
 mask = {"TP": pred_at & (y == 1), "TN": ~pred_at & (y == 0), "FP": pred_at & (y == 0), "FN": ~pred_at & (y == 1)}[cell]
 rows = preds.loc[mask, ["id", "snippet", "label", "rating", "prob_pos", "n_tokens", "truncated"]]
 rows = rows.sort_values("prob_pos", ascending=cell in ("FN", "TN"))
-st.caption(f"**{cell}** at threshold {thr:.2f}: {len(rows):,} reviews, most confident first. Open one on the "
-           "Error analysis page for its full text and attributions.")
-st.dataframe(rows.head(500), hide_index=True, width="stretch",
-             column_config={"snippet": st.column_config.TextColumn("review (start)", width="large"),
-                            "prob_pos": st.column_config.ProgressColumn("P(positive)", min_value=0, max_value=1,
-                                                                       format="%.3f")})
+st.caption(
+    f"**{cell}** at threshold {thr:.2f}: {len(rows):,} reviews, most confident first. Open one on the "
+    "Error analysis page for its full text and attributions."
+)
+st.dataframe(
+    rows.head(500),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "snippet": st.column_config.TextColumn("review (start)", width="large"),
+        "prob_pos": st.column_config.ProgressColumn("P(positive)", min_value=0, max_value=1, format="%.3f"),
+    },
+)
 
 st.subheader("Metrics per slice (threshold 0.5)")
 slices = run.metrics.get("slices", {})
 tab_names = [n for n in ("length", "truncated", "rating") if n in slices]
 for tab, name in zip(st.tabs(tab_names), tab_names):
-    table = pd.DataFrame([{"slice": k, "n": v["n"], "accuracy": v["accuracy"], "f1": v["f1"],
-                           "roc_auc": v["roc_auc"], "ece": v["ece"], "errors": v["confusion_matrix"]["fp"] +
-                           v["confusion_matrix"]["fn"]} for k, v in slices[name].items()])
-    tab.dataframe(table, hide_index=True, width="stretch",
-                  column_config={"accuracy": st.column_config.NumberColumn(format="%.4f"),
-                                 "f1": st.column_config.NumberColumn(format="%.4f"),
-                                 "roc_auc": st.column_config.NumberColumn(format="%.4f"),
-                                 "ece": st.column_config.NumberColumn(format="%.4f")})
+    table = pd.DataFrame(
+        [
+            {
+                "slice": k,
+                "n": v["n"],
+                "accuracy": v["accuracy"],
+                "f1": v["f1"],
+                "roc_auc": v["roc_auc"],
+                "ece": v["ece"],
+                "errors": v["confusion_matrix"]["fp"] + v["confusion_matrix"]["fn"],
+            }
+            for k, v in slices[name].items()
+        ]
+    )
+    tab.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "accuracy": st.column_config.NumberColumn(format="%.4f"),
+            "f1": st.column_config.NumberColumn(format="%.4f"),
+            "roc_auc": st.column_config.NumberColumn(format="%.4f"),
+            "ece": st.column_config.NumberColumn(format="%.4f"),
+        },
+    )

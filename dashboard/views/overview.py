@@ -1,8 +1,9 @@
 """Overview: KPI tiles, comparison deltas, config/hardware/timings, dataset facts, model card."""
+
 import plotly.express as px
 import streamlit as st
 
-import state
+from dashboard import state
 
 st.title("Overview")
 run = state.current_run()
@@ -22,8 +23,10 @@ def delta(key, pct=True, invert=False):
     return f"{100 * d:+.2f} pp vs {cmp.info.name}" if pct else f"{d:+.4f} vs {cmp.info.name}"
 
 
-st.caption(f"Run **{run.info.name}** · model `{run.run['config'].get('model')}` · preset "
-           f"`{run.run['config'].get('preset')}` · {o['n']:,} test reviews · created {run.run.get('created', '?')}")
+st.caption(
+    f"Run **{run.info.name}** · model `{run.config.get('model')}` · preset "
+    f"`{run.config.get('preset')}` · {o['n']:,} test reviews · created {run.run_json.get('created', '?')}"
+)
 c = st.columns(4)
 c[0].metric("Accuracy", state.fmt_pct(o["accuracy"]), delta("accuracy"))
 c[1].metric("F1", state.fmt_pct(o["f1"]), delta("f1"))
@@ -31,38 +34,51 @@ c[2].metric("ROC-AUC", f"{o['roc_auc']:.4f}" if o.get("roc_auc") is not None els
 c[3].metric("ECE", f"{o['ece']:.4f}", delta("ece", False), delta_color="inverse")
 errors = cm["fp"] + cm["fn"]
 c = st.columns(4)
-c[0].metric("Errors", f"{errors:,}",
-            f"{errors - co['confusion_matrix']['fp'] - co['confusion_matrix']['fn']:+,} vs {cmp.info.name}" if co else None,
-            delta_color="inverse")
+c[0].metric(
+    "Errors",
+    f"{errors:,}",
+    f"{errors - co['confusion_matrix']['fp'] - co['confusion_matrix']['fn']:+,} vs {cmp.info.name}" if co else None,
+    delta_color="inverse",
+)
 c[1].metric("False positives", f"{cm['fp']:,}", help="negative reviews predicted positive")
 c[2].metric("False negatives", f"{cm['fn']:,}", help="positive reviews predicted negative")
 c[3].metric("FP share of errors", f"{cm['fp'] / errors:.0%}" if errors else "n/a")
 
 cal = run.metrics.get("calibration", {})
 if cal.get("temperature") not in (None, 1.0):
-    st.caption(f"Probabilities are temperature-scaled (T = {cal['temperature']:.3f}, fitted on validation); "
-               f"test ECE {cal.get('ece_test_before', float('nan')):.4f} before → "
-               f"{cal.get('ece_test_after', float('nan')):.4f} after.")
+    st.caption(
+        f"Probabilities are temperature-scaled (T = {cal['temperature']:.3f}, fitted on validation); "
+        f"test ECE {cal.get('ece_test_before', float('nan')):.4f} before → "
+        f"{cal.get('ece_test_after', float('nan')):.4f} after."
+    )
 
 left, right = st.columns(2)
 with left:
     st.subheader("Dataset facts")
     preds = run.predictions
-    window = run.run["config"].get("max_length")
+    window = run.config.get("max_length")
     share = float(preds["truncated"].mean())
-    st.write(f"{len(preds):,} test reviews, {int(preds['label'].sum()):,} positive. "
-             f"Median length {int(preds['n_tokens'].median())} word-pieces; **{share:.1%}** are longer than the "
-             f"model's window of {window} tokens and were truncated ({run.run['config'].get('truncation')}).")
-    fig = px.histogram(preds.assign(n=preds["n_tokens"].clip(upper=1500)), x="n", color="correct", nbins=60,
-                       labels={"n": "word-pieces per review (capped at 1,500)", "correct": "correct"},
-                       color_discrete_map={True: "#2563eb", False: "#dc2626"}, height=320)
+    st.write(
+        f"{len(preds):,} test reviews, {int(preds['label'].sum()):,} positive. "
+        f"Median length {int(preds['n_tokens'].median())} word-pieces; **{share:.1%}** are longer than the "
+        f"model's window of {window} tokens and were truncated ({run.config.get('truncation')})."
+    )
+    fig = px.histogram(
+        preds.assign(n=preds["n_tokens"].clip(upper=1500)),
+        x="n",
+        color="correct",
+        nbins=60,
+        labels={"n": "word-pieces per review (capped at 1,500)", "correct": "correct"},
+        color_discrete_map={True: "#2563eb", False: "#dc2626"},
+        height=320,
+    )
     if window:
         fig.add_vline(x=window, line_dash="dash", annotation_text=f"window {window}")
     fig.update_layout(margin=dict(l=10, r=10, t=30, b=10), bargap=0.05)
     st.plotly_chart(fig, width="stretch")
 with right:
     st.subheader("Configuration, hardware, timings")
-    t = run.run.get("timings", {})
+    t = run.run_json.get("timings", {})
     rows = []
     for stage, v in t.items():
         if isinstance(v, dict):
@@ -70,27 +86,42 @@ with right:
             rows.append({"stage": stage, "seconds": v.get("seconds"), "per second": rate})
     if rows:
         st.dataframe(rows, hide_index=True, width="stretch")
-    hw = run.run.get("hardware", {})
-    st.write(f"Hardware: {hw.get('cpu', '?')} · {hw.get('cores', '?')} cores · GPUs: "
-             f"{', '.join(hw.get('gpus', [])) or 'none'}")
+    hw = run.run_json.get("hardware", {})
+    st.write(
+        f"Hardware: {hw.get('cpu', '?')} · {hw.get('cores', '?')} cores · GPUs: "
+        f"{', '.join(hw.get('gpus', [])) or 'none'}"
+    )
     with st.expander("Resolved config"):
-        st.json(run.run.get("config", {}))
+        st.json(run.config)
     with st.expander("Versions, git commit, data fingerprint"):
-        st.json({"versions": run.run.get("versions"), "git_commit": run.run.get("git_commit"),
-                 "data": run.run.get("data")})
+        st.json(
+            {
+                "versions": run.run_json.get("versions"),
+                "git_commit": run.run_json.get("git_commit"),
+                "data": run.run_json.get("data"),
+            }
+        )
 
 if cmp:
     st.subheader(f"Side by side: {run.info.name} vs {cmp.info.name}")
     keys = ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "brier", "ece"]
-    table = [{"metric": k, run.info.name: o.get(k), cmp.info.name: co.get(k),
-              "difference": (o[k] - co[k]) if o.get(k) is not None and co.get(k) is not None else None}
-             for k in keys]
+    table = [
+        {
+            "metric": k,
+            run.info.name: o.get(k),
+            cmp.info.name: co.get(k),
+            "difference": (o[k] - co[k]) if o.get(k) is not None and co.get(k) is not None else None,
+        }
+        for k in keys
+    ]
     st.dataframe(table, hide_index=True, width="stretch")
     if len(preds) == len(cmp.predictions):
         both = preds[["id", "correct"]].merge(cmp.predictions[["id", "correct"]], on="id", suffixes=("", "_cmp"))
-        st.write(f"On the {len(both):,} shared reviews: both wrong **{int((~both.correct & ~both.correct_cmp).sum()):,}**, "
-                 f"only this run wrong **{int((~both.correct & both.correct_cmp).sum()):,}**, only "
-                 f"{cmp.info.name} wrong **{int((both.correct & ~both.correct_cmp).sum()):,}**.")
+        st.write(
+            f"On the {len(both):,} shared reviews: both wrong **{int((~both.correct & ~both.correct_cmp).sum()):,}**, "
+            f"only this run wrong **{int((~both.correct & both.correct_cmp).sum()):,}**, only "
+            f"{cmp.info.name} wrong **{int((both.correct & ~both.correct_cmp).sum()):,}**."
+        )
 
 with st.expander("Model card (README.md of the run)"):
     card = run.model_card.split("---", 2)[-1] if run.model_card.startswith("---") else run.model_card

@@ -1,11 +1,14 @@
 """Small text edits for "what if" variants and behavioural tests. Pure Python, deterministic."""
+
 from __future__ import annotations
 
 import re
 
 _SENT = re.compile(r"(?<=[.!?])\s+")
 _NEGATABLE = re.compile(r"\b(is|was|are|were|am)\b(?!\s+not\b)(?!\s+n't\b)", re.I)
-_NEGATED = re.compile(r"\b(is|was|are|were|am|do|does|did)\s+not\b|\b(isn't|wasn't|aren't|weren't|don't|doesn't|didn't)\b", re.I)
+_NEGATED = re.compile(
+    r"\b(is|was|are|were|am|do|does|did)\s+not\b|\b(isn't|wasn't|aren't|weren't|don't|doesn't|didn't)\b", re.I
+)
 
 
 def sentences(text: str) -> list[str]:
@@ -17,13 +20,20 @@ def negate(text: str) -> str | None:
     m = _NEGATED.search(text)
     if m:
         if m.group(1):
-            return text[:m.start()] + m.group(1) + text[m.end():]
-        contracted = {"isn't": "is", "wasn't": "was", "aren't": "are", "weren't": "were", "don't": "do",
-                      "doesn't": "does", "didn't": "did"}
-        return text[:m.start()] + contracted[m.group(2).lower()] + text[m.end():]
+            return text[: m.start()] + m.group(1) + text[m.end() :]
+        contracted = {
+            "isn't": "is",
+            "wasn't": "was",
+            "aren't": "are",
+            "weren't": "were",
+            "don't": "do",
+            "doesn't": "does",
+            "didn't": "did",
+        }
+        return text[: m.start()] + contracted[m.group(2).lower()] + text[m.end() :]
     m = _NEGATABLE.search(text)
     if m:
-        return text[:m.end()] + " not" + text[m.end():]
+        return text[: m.end()] + " not" + text[m.end() :]
     return None
 
 

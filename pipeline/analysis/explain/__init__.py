@@ -1,0 +1,25 @@
+"""Token attributions: ``Explainer`` (two-line API) over a registry of methods (``METHODS``).
+
+``attribution``: the result type; ``methods``: the registry and its base class; ``gradients``: gradient ×
+input and Integrated Gradients; ``shap_partition``: SHAP; ``precompute``: a run's errors → explanations.parquet;
+``wrong_side``: which words push errors the wrong way.
+"""
+
+from . import gradients, shap_partition  # noqa: F401  (importing registers the methods, in this order)
+from .attribution import Attribution
+from .explainer import DEFAULT_METHOD, Explainer
+from .methods import METHODS, Method, Setting, methods_for
+from .precompute import precompute
+from .wrong_side import wrong_side_tokens
+
+__all__ = [
+    "Attribution",
+    "DEFAULT_METHOD",
+    "Explainer",
+    "METHODS",
+    "Method",
+    "Setting",
+    "methods_for",
+    "precompute",
+    "wrong_side_tokens",
+]

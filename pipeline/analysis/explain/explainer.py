@@ -1,0 +1,84 @@
+"""Token attributions with a two-line API::
+
+    explainer = Explainer.from_run("models/my-run", method="shap")   # or "ig", "grad"
+    [attr] = explainer("The acting was not good at all.")           # -> list[Attribution]
+
+Scores are for the positive class. Only the text the model actually sees is explained (after truncation).
+The methods and their settings live in the registry (:data:`METHODS`); see each method's class.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from ...classifiers.base import TOKENIZER, Classifier
+from ...text import clean_text
+from ...tokens import visible_text
+from .attribution import Attribution
+from .methods import METHODS, Method
+
+DEFAULT_METHOD = "shap"
+
+
+class Explainer:
+    """Attributions for a classifier from :func:`pipeline.classifiers.load_classifier`.
+
+    ``method``: a name in :data:`METHODS` (``shap``, ``ig``, ``grad``); ``settings`` override the method's
+    defaults (``METHODS[method].settings_spec`` lists them with their help). Methods that need gradients
+    raise ``ValueError`` on a classifier without them (the TF-IDF baseline supports SHAP only, over words).
+
+    One Explainer may be shared by threads (the dashboard caches one per run and method): SHAP's explainer
+    and masker keep per-call state, so calls are serialised.
+    """
+
+    def __init__(self, classifier: Classifier, method: str = DEFAULT_METHOD, **settings):
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {tuple(METHODS)}, got {method!r}")
+        cls = METHODS[method]
+        missing = cls.requires - classifier.capabilities
+        if missing:
+            raise ValueError(
+                f"method {method!r} needs a transformer run (a classifier with "
+                f"{', '.join(sorted(missing))}); use 'shap' for the baseline"
+            )
+        self.clf = classifier
+        self.method = method
+        self.impl: Method = cls(classifier, **settings)
+        self._lock = threading.Lock()
+
+    @property
+    def settings(self) -> dict:
+        return self.impl.settings
+
+    @classmethod
+    def from_run(cls, run_dir: str | Path, method: str = DEFAULT_METHOD, **settings) -> Explainer:
+        from ...classifiers import load_classifier
+
+        return cls(load_classifier(run_dir), method, **settings)
+
+    def warm_up(self) -> Explainer:
+        """Trace/load what the first call would otherwise pay for (the dashboard calls this once per model)."""
+        with self._lock:
+            self.impl.warm_up()
+        return self
+
+    def __call__(self, texts: str | Sequence[str]) -> list[Attribution]:
+        if isinstance(texts, str):
+            texts = [texts]
+        out = []
+        for t in texts:
+            with self._lock:
+                t0 = time.perf_counter()
+                a = self.impl.explain(t if t.strip() else "")
+                a.seconds = round(time.perf_counter() - t0, 3)
+            out.append(a)
+        return out
+
+    def visible_text(self, text: str) -> tuple[str, bool]:
+        """What the model sees of ``text``: itself, or head + " … " + tail when truncated."""
+        if TOKENIZER not in self.clf.capabilities:
+            return clean_text(text), False
+        return visible_text(text, self.clf.tokenizer, self.clf.truncation)

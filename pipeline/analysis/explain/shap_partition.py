@@ -1,0 +1,93 @@
+"""SHAP's Partition explainer over the classifier's own tokenizer, on exactly the text the model sees.
+
+Explains the calibrated probability. With the ``INT8`` capability the many masked texts are scored by the
+int8 copy (``precision="int8"``, the default); the reported ``prob_pos`` is always float32, so
+``completeness_gap`` then includes the int8 copy's difference. The TF-IDF baseline is masked by words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...classifiers.base import INT8, PRECISIONS, TOKENIZER
+from ...text import clean_text
+from ...tokens import visible_text
+from .attribution import Attribution
+from .methods import Method, Setting, register_method
+
+
+@register_method
+class ShapPartition(Method):
+    name = "shap"
+    label = "SHAP partition"
+    cost = "~4 s"
+    units = "probability"
+    # Chosen by benchmarks/attributions.py (see the README's attribution table for what was measured).
+    settings_spec = (
+        Setting("max_evals", int, 1000, "SHAP evaluations (masked texts scored) per review"),
+        Setting("batch_size", int, 64, "SHAP: masked texts per call of the model"),
+        Setting("precision", str, "int8", "SHAP: score masked texts with the int8 copy or float32", PRECISIONS),
+    )
+
+    def __init__(self, classifier, **settings):
+        super().__init__(classifier, **settings)
+        self._shap = None
+
+    @classmethod
+    def applicable_settings(cls, capabilities):
+        # one precision only where there is no int8 copy (the TF-IDF baseline)
+        return tuple(s for s in cls.settings_spec if s.name != "precision" or INT8 in capabilities)
+
+    def visible_text(self, text: str) -> tuple[str, bool]:
+        if TOKENIZER not in self.clf.capabilities:
+            return clean_text(text), False
+        return visible_text(text, self.clf.tokenizer, self.clf.truncation)
+
+    def warm_up(self) -> None:
+        self._explainer()
+
+    def _explainer(self):
+        if self._shap is None:
+            import shap
+
+            if TOKENIZER in self.clf.capabilities:
+                masker = shap.maskers.Text(self.clf.tokenizer, mask_token="[MASK]", collapse_mask_token=True)
+            else:
+                masker = shap.maskers.Text(r"\W+")
+            precision = self.settings.get("precision", "float32")
+            if precision == "int8":
+                self.clf.int8_scorer()  # load (or convert) now, not inside SHAP's timing
+
+            def f(xs):
+                return self.clf.prob_positive(list(xs), precision=precision)
+
+            self._shap = shap.Explainer(f, masker, algorithm="partition", seed=0)
+        return self._shap
+
+    def explain(self, text: str) -> Attribution:
+        vis, trunc = self.visible_text(text)
+        if not vis.strip():
+            p = float(self.clf.prob_positive([vis])[0]) if TOKENIZER in self.clf.capabilities else 0.5
+            return Attribution([], [], p, p, self.name, dict(self.settings), self.units, 0.0, truncated=trunc)
+        sv = self._explainer()(
+            [vis], max_evals=int(self.settings["max_evals"]), batch_size=int(self.settings["batch_size"]), silent=True
+        )
+        vals = np.asarray(sv.values[0]).reshape(-1)
+        data = list(sv.data[0])
+        base = float(np.asarray(sv.base_values).reshape(-1)[0])
+        toks, scs = [], []
+        prev = " "
+        for t, v in zip(data, vals):
+            t = str(t)
+            if t.strip() == "":  # [CLS]/[SEP] and bare spaces: not words; their share joins the base value
+                base += float(v)
+                prev = t or prev
+                continue
+            # SHAP's pieces carry their spaces: a piece glued to an alphanumeric one is a word-piece
+            glued = not prev[-1:].isspace() and prev.strip()[-1:].isalnum() and t[:1].isalnum()
+            toks.append(("##" if glued else "") + t.strip())
+            scs.append(float(v))
+            prev = t
+        prob = float(self.clf.prob_positive([vis])[0])
+        gap = float(abs(sum(scs) + base - prob))
+        return Attribution(toks, scs, base, prob, self.name, dict(self.settings), self.units, gap, truncated=trunc)

@@ -1,0 +1,67 @@
+"""What a tag is: one small detector class per error type, registered by name (like cleanlab's issue types).
+
+A tag declares its columns and what it needs from the run (``needs``: ``"model"`` for any classifier,
+``"tokenizer"`` for one that reads word-pieces); the runner skips a tag whose needs the run cannot meet and
+says so, instead of knowing tag names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import pandas as pd
+
+from ...text import clean_text
+
+MODEL = "model"  # a tag need: the run's classifier, whatever it is
+
+
+@dataclass
+class TagContext:
+    """What detectors may use. ``classifier`` and ``train_texts`` may be ``None``."""
+
+    predictions: pd.DataFrame
+    classifier: object | None = None
+    train_texts: pd.Series | None = None
+    max_length: int = 256
+    sample_ids: set = field(default_factory=set)
+
+
+class Tag:
+    """Base class. ``detect`` returns a frame aligned to the predictions with the boolean column ``name``
+    (NaN = not computed for that review) and the extra columns listed in ``extra_columns``."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    rule: ClassVar[str]
+    needs: ClassVar[frozenset[str]] = frozenset()  # MODEL and/or classifier capabilities (e.g. "tokenizer")
+    extra_columns: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def columns(cls) -> tuple[str, ...]:
+        return (cls.name, *cls.extra_columns)
+
+    @classmethod
+    def unmet_needs(cls, classifier) -> set[str]:
+        """Needs the given classifier (``None``: no model loaded) cannot meet."""
+        have = set() if classifier is None else {MODEL, *classifier.capabilities}
+        return set(cls.needs) - have
+
+    def detect(self, ctx: TagContext) -> pd.DataFrame:
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, type[Tag]] = {}
+
+
+def register(cls: type[Tag]) -> type[Tag]:
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def text_rule(ctx: TagContext, fn: Callable[[str], float], name: str, threshold: float = 1) -> pd.DataFrame:
+    """A score per cleaned review text, and the tag where it reaches ``threshold``."""
+    score = ctx.predictions["text"].map(lambda t: fn(clean_text(t))).astype(float)
+    return pd.DataFrame({name: score >= threshold, f"{name}_score": score})
