@@ -42,7 +42,7 @@ baseline: setup
 	$(PY) -m pipeline baseline
 
 screenshots: setup
-	$(PY) tests/browser.py docs/screenshots
+	$(PY) -m dashboard.browser docs/screenshots
 
 clean-venv:
 	rm -rf .venv

@@ -10,6 +10,7 @@ from dashboard import state
 from pipeline.analysis.explain import METHODS, Attribution, Explainer, methods_for
 from pipeline.classifiers import run_kind
 from pipeline.render import attribution_html
+from pipeline.render import md_escape as md
 
 
 def method_label(name: str) -> str:
@@ -72,10 +73,10 @@ def show_attribution(run, text: str, review_id: str | None = None, key: str = "a
     else:
         try:
             with st.spinner(f"Computing {method_label(method)}…"):
-                stamp = state._stamp(run.path)
+                stamp = state.model_stamp(run.path)
                 attr = Attribution(**explain_cached(str(run.path), stamp, method, text))
         except Exception as exc:
-            st.error(f"Could not compute attributions: {type(exc).__name__}: {exc}")
+            st.error(f"Could not compute attributions: {type(exc).__name__}: {md(exc)}")
             return None
     st.html(attribution_html(attr))
     extra = [f"computed in {attr.seconds:.2f} s"]

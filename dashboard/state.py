@@ -15,6 +15,7 @@ import streamlit as st
 
 from pipeline import runs
 from pipeline.classifiers import load_classifier
+from pipeline.render import md_escape as md
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,9 +27,22 @@ def models_dir() -> Path:
 
 
 def _stamp(path: Path) -> float:
-    """Changes when the run folder is rewritten or extended (explanations, tags)."""
+    """Changes when the run folder is rewritten or extended (explanations, tags): the key of its data."""
     try:
-        return max([path.stat().st_mtime] + [p.stat().st_mtime for p in path.iterdir()])
+        return max([path.stat().st_mtime] + [p.lstat().st_mtime for p in path.iterdir()])
+    except (OSError, ValueError):
+        return 0.0
+
+
+def model_stamp(path: Path) -> float:
+    """Changes only when the run's *model* changes (its files or its calibration in run.json), not when
+    explanations or tags are written: the cached model and explainers survive analysis writes."""
+    paths = [path / runs.RUN_JSON, path / "model", path / "baseline"]
+    try:
+        return max(
+            [p.stat().st_mtime for p in paths if p.exists()]
+            + [f.stat().st_mtime for d in paths[1:] if d.is_dir() for f in d.iterdir()]
+        )
     except (OSError, ValueError):
         return 0.0
 
@@ -63,7 +77,7 @@ def load(info: runs.RunInfo) -> runs.Run | None:
         return _load(str(info.path), _stamp(info.path))
     except (runs.RunError, OSError) as exc:
         st.error(
-            f"Cannot read run **{info.name}**: {exc}. Pick another run in the sidebar, or recreate it "
+            f"Cannot read run **{md(info.name)}**: {md(exc)}. Pick another run in the sidebar, or recreate it "
             f"with `{CREATE_RUN_CMD}`."
         )
         return None
@@ -71,6 +85,8 @@ def load(info: runs.RunInfo) -> runs.Run | None:
 
 @st.cache_resource(show_spinner="Loading model (once per server)…", max_entries=4)
 def classifier(path: str, stamp: float):
+    # one line per model load: the load benchmark counts them (one model per run and server)
+    print(f"[dashboard] loading the model of {path}", flush=True)
     clf = load_classifier(path)
     clf.prob_positive(["warm-up: trace the forward pass once, so no user waits for it"])
     return clf
@@ -78,9 +94,9 @@ def classifier(path: str, stamp: float):
 
 def get_classifier(run: runs.Run):
     try:
-        return classifier(str(run.path), _stamp(run.path))
+        return classifier(str(run.path), model_stamp(run.path))
     except Exception as exc:  # a missing/corrupt model folder must not break the page
-        st.error(f"Cannot load the model of run **{run.info.name}**: {exc}")
+        st.error(f"Cannot load the model of run **{md(run.info.name)}**: {md(exc)}")
         return None
 
 
@@ -99,7 +115,7 @@ def sidebar_picker() -> None:
             current = st.session_state.get("run_name")
             if current and current not in names:
                 why = next((i.reason for i in bad if i.name == current), "deleted")
-                st.warning(f"Run **{current}** is no longer available ({why}); showing another run.")
+                st.warning(f"Run **{md(current)}** is no longer available ({md(why)}); showing another run.")
                 st.session_state.pop("run_select", None)
             default = names.index(wanted) if wanted in names else (names.index(current) if current in names else 0)
             choice = st.selectbox(
@@ -118,7 +134,7 @@ def sidebar_picker() -> None:
         if bad:
             with st.expander(f"{len(bad)} unusable run folder(s)"):
                 for i in bad:
-                    st.caption(f"**{i.name}** — {i.reason}")
+                    st.caption(f"**{md(i.name)}** — {md(i.reason)}")
         st.caption(f"Runs folder: `{models_dir()}`")
 
 
@@ -132,7 +148,7 @@ def current_run() -> runs.Run | None:
         )
         return None
     if not info.path.exists():
-        st.error(f"Run **{info.name}** was deleted. Pick another run, or recreate one with `{CREATE_RUN_CMD}`.")
+        st.error(f"Run **{md(info.name)}** was deleted. Pick another run, or recreate one with `{CREATE_RUN_CMD}`.")
         return None
     return load(info)
 

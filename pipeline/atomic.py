@@ -9,6 +9,7 @@ import io
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,31 @@ def _json_default(o: Any):
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+@contextmanager
+def run_lock(folder: Path, what: str = "writing"):
+    """Hold an exclusive lock on ``folder/.lock`` while writing into a run, so two processes never interleave
+    their writes (two ``explain`` runs, ``tag`` while ``explain`` flushes). Raises :class:`RunError` at once
+    when another process holds it; the OS drops the lock when its holder dies, so a crash leaves none behind."""
+    from .errors import RunError
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: no cross-process lock, writes stay atomic per file
+        yield
+        return
+    fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            raise RunError(f"another process ({holder}) is {what} run {folder.name!r}; wait for it to finish") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} {what}".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

@@ -124,7 +124,7 @@ def cmd_run(args) -> int:
         )
         return 130
     timings.update({k: info.pop(k) for k in ("tokenize", "train")})
-    clf.save(writer.path("model"))
+    clf.save(writer.path("model"), int8=cfg.int8_copy)
     print(
         evaluate_transformer(
             clf, splits, cfg, writer, kind="fine-tuned", timings=timings, extra=info, calibrate=cfg.calibrate
@@ -144,7 +144,7 @@ def cmd_train(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     splits = _splits(cfg)
     clf, info = fine_tune(cfg, splits, out, resume=args.resume)
-    clf.save(out)
+    clf.save(out, int8=cfg.int8_copy)
     (out / "training.json").write_text(json.dumps({"config": cfg.to_dict(), **info}, indent=2, default=str))
     print(out)
     return 0
@@ -174,7 +174,7 @@ def cmd_evaluate(args) -> int:
     writer = RunWriter(Path(cfg.models_dir), cfg.name)
     clf = TFClassifier(load_model(cfg.model), load_tokenizer(cfg.model), cfg.truncation_spec, 1.0, cfg.eval_batch_size)
     timings = {"load": {"seconds": round(time.perf_counter() - t0, 2)}}
-    clf.save(writer.path("model"))
+    clf.save(writer.path("model"), int8=cfg.int8_copy)
     print(
         evaluate_transformer(
             clf,
@@ -212,9 +212,10 @@ def cmd_predict(args) -> int:
     import numpy as np
     from tqdm.auto import tqdm
 
-    from .atomic import atomic_write_parquet
+    from .atomic import atomic_write_parquet, atomic_write_text
     from .classifiers import load_classifier, score_texts
-    from .data import read_reviews_file
+    from .inputs import read_reviews_file
+    from .render import csv_safe
     from .runs import COMPLETE
 
     run_dir = _run_dir(args)
@@ -229,8 +230,8 @@ def cmd_predict(args) -> int:
     df["pred"] = (df["prob_pos"] >= 0.5).astype("int8")
     df["pred_label"] = np.where(df["pred"] == 1, "positive", "negative")
     out = Path(args.output)
-    if out.suffix == ".csv":
-        out.write_text(df.to_csv(index=False), encoding="utf-8")
+    if out.suffix == ".csv":  # formulas defused: the CSV is meant to be opened in a spreadsheet
+        atomic_write_text(out, csv_safe(df))
     else:
         atomic_write_parquet(out, df)
     log.info("scored %d reviews in %.1f s → %s", len(df), time.perf_counter() - t0, out)
@@ -243,6 +244,7 @@ def cmd_quantize(args) -> int:
     and report how far it is from float32 on up to 64 of the run's test reviews."""
     import numpy as np
 
+    from .atomic import run_lock
     from .classifiers import INT8, load_classifier
     from .runs import load_run
 
@@ -251,7 +253,8 @@ def cmd_quantize(args) -> int:
     if INT8 not in clf.capabilities:
         raise PipelineError(f"run {run_dir.name!r} is a {clf.kind} run; it has no int8 copy to make")
     t0 = time.perf_counter()
-    path = clf.save_int8(run_dir / "model")
+    with run_lock(run_dir, "quantizing"):
+        path = clf.save_int8(run_dir / "model")
     texts = load_run(run_dir).predictions["text"].head(64).tolist()
     diff = np.abs(clf.prob_positive(texts, precision="int8") - clf.prob_positive(texts))
     print(
@@ -396,3 +399,8 @@ def main(argv: list[str] | None = None) -> int:
         msg = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.filename else str(exc)
         print(f"error: {msg}", file=sys.stderr)
         return 2
+    except Exception as exc:  # noqa: BLE001 — a bug: still one line, with how to see the traceback
+        if args.verbose:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (rerun with -v for the traceback)", file=sys.stderr)
+        return 1

@@ -54,6 +54,9 @@ class RunConfig:
         bucket_boundaries: token lengths at which batches are split so that padding stays small.
         checkpoint_every: optimizer steps between resumable checkpoints (0 = at each epoch end only).
         calibrate: fit a temperature on the validation split and apply it to every reported probability.
+        int8_copy: write ``model/int8.tflite`` (the quantized copy SHAP scores masked texts with) with the run;
+            ``false`` skips the conversion (~20 s for MiniLM, ~95 s for bert-base; SHAP then converts on first
+            use, or ``python -m pipeline quantize`` adds it later).
     notes: free text stored with the run.
     """
 
@@ -79,6 +82,7 @@ class RunConfig:
     bucket_boundaries: list[int] = field(default_factory=lambda: [64, 128, 192, 256, 320, 384, 448])
     checkpoint_every: int = 200
     calibrate: bool = True
+    int8_copy: bool = True
     models_dir: str = "models"
     notes: str | None = None  # free text kept in run.json and the model card (e.g. how a run was finished)
 

@@ -59,9 +59,13 @@ def _standardize(df: pd.DataFrame, split: str, origin: str) -> pd.DataFrame:
             "text": df["text"].fillna("").astype(str),
             "label": labels.astype("int8"),
             "rating": (
-                pd.to_numeric(df["rating"], errors="coerce").fillna(-1).astype("int8")
+                # int16 (int8 wrapped 200 to -56); non-integers and values out of range become -1 (unknown)
+                pd.to_numeric(df["rating"], errors="coerce")
+                .where(lambda r: r.between(-1, 32767) & (r % 1 == 0))
+                .fillna(-1)
+                .astype("int16")
                 if "rating" in df.columns
-                else np.full(len(df), -1, dtype="int8")
+                else np.full(len(df), -1, dtype="int16")
             ),
         }
     )
@@ -183,58 +187,3 @@ def load_splits(
         raise DataError(f"{src}: training data needs at least 10 rows of both labels")
     tr, va = train_test_split(train, test_size=val_fraction, stratify=train["label"], random_state=seed)
     return Splits(tr.sort_index().reset_index(drop=True), va.sort_index().reset_index(drop=True), test, src)
-
-
-def read_reviews_file(path: str | Path) -> pd.DataFrame:
-    """Reviews to score from CSV/Parquet/JSONL (a ``text`` or ``review`` column) or TXT (one per line).
-
-    Returns columns ``id, text`` plus any others in the file. Raises ``DataError`` with a clear message
-    for a missing file, a non-UTF-8 or binary file, no text column, or no non-empty review.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise DataError(f"input file not found: {p}")
-    return parse_reviews(p.read_bytes(), p.name)
-
-
-def parse_reviews(raw: bytes, filename: str) -> pd.DataFrame:
-    """Shared by the CLI and the dashboard upload: bytes of a file → ``id, text`` frame."""
-    import io
-
-    suffix = Path(filename).suffix.lower()
-    if suffix not in (".csv", ".parquet", ".jsonl", ".json", ".txt"):
-        raise DataError(f"{filename}: unsupported file type (use .csv, .parquet, .jsonl or .txt)")
-    if suffix != ".parquet":
-        if b"\x00" in raw[:4096]:
-            raise DataError(f"{filename}: looks binary, expected UTF-8 text")
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{filename}: not UTF-8 text (bad byte at position {exc.start})") from None
-    try:
-        if suffix == ".txt":
-            lines = [ln.strip() for ln in raw.decode("utf-8").splitlines()]
-            df = pd.DataFrame({"text": [ln for ln in lines if ln]})
-        elif suffix == ".csv":
-            df = pd.read_csv(io.BytesIO(raw))
-        elif suffix == ".parquet":
-            df = pd.read_parquet(io.BytesIO(raw))
-        else:
-            df = pd.read_json(io.BytesIO(raw), lines=suffix == ".jsonl")
-    except pd.errors.EmptyDataError:
-        raise DataError(f"{filename}: the file is empty") from None
-    except Exception as exc:
-        raise DataError(f"{filename}: cannot parse ({type(exc).__name__}: {str(exc)[:160]})") from None
-    col = next((c for c in df.columns if str(c).lower() in ("text", "review", "content")), None)
-    if col is None:
-        raise DataError(
-            f"{filename}: no text column (need one named 'text' or 'review'; found {[str(c) for c in df.columns][:10]})"
-        )
-    df = df.rename(columns={col: "text"})
-    df["text"] = df["text"].fillna("").astype(str)
-    df = df[df["text"].str.strip() != ""].reset_index(drop=True)
-    if df.empty:
-        raise DataError(f"{filename}: no non-empty reviews")
-    if "id" not in df.columns:
-        df.insert(0, "id", [str(i) for i in range(len(df))])
-    return df

@@ -1,14 +1,39 @@
-"""HTML for attributions and reviews. Every piece of user text is escaped: a review holding ``<script>``
-shows as text, never runs."""
+"""The one rendering rule for user-controlled strings (review text, ids from a permalink, fields of a run
+folder, which anyone who shares a run can write): HTML is escaped with :func:`html.escape`, Markdown with
+:func:`md_escape`, CSV cells with :func:`csv_safe`. A review holding ``<script>``, ``[a link](…)``,
+``![img](…)`` or ``=HYPERLINK(…)`` shows as text: it never runs, links, loads or computes."""
 
 from __future__ import annotations
 
 import html
 import re
 
+import pandas as pd
+
 from .analysis.explain.attribution import Attribution
 
 _BR = re.compile(r"(?:&lt;|<)\s*br\s*/?\s*(?:&gt;|>)", re.I)
+
+
+_MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def md_escape(text: object) -> str:
+    """``text`` as literal Markdown: every ASCII punctuation character backslash-escaped (CommonMark), so no
+    link, image, autolink (``http\\://``), emphasis, HTML or Streamlit directive (``:red[…]``) survives;
+    line breaks become spaces (one-line captions)."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ").replace("\r", " ")
+
+
+def csv_safe(df: pd.DataFrame) -> str:
+    """CSV text of ``df`` with spreadsheet formulas defused (OWASP): a text cell starting with ``= + - @``,
+    tab or carriage return gets a leading ``'``, so ``=HYPERLINK(…)`` opens as text, not as a live link."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
+    return out.to_csv(index=False)
 
 
 def safe_review_html(raw: str) -> str:
@@ -36,7 +61,7 @@ def attribution_html(attr: Attribution, merge_words: bool = True, max_tokens: in
         if glue:
             label = html.escape(t[2:])
         spans.append(
-            ("" if glue else " ") + f'<span title="{html.escape(t)}: {s:+.4f} {a.units}" '
+            ("" if glue else " ") + f'<span title="{html.escape(t)}: {s:+.4f} {html.escape(a.units)}" '
             f'style="background:{_colour(s, scale)};border-radius:3px;padding:1px 2px">{label}</span>'
         )
     more = f" <em>… {len(a.tokens) - max_tokens} more tokens</em>" if len(a.tokens) > max_tokens else ""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
+from .atomic import atomic_write_json, atomic_write_parquet, atomic_write_text, run_lock
 from .errors import RunError
 from .runs import COMPLETE, PARTIAL_SUFFIX, PREDICTION_COLUMNS, PREDICTIONS, REQUIRED_FILES
 
@@ -37,6 +38,9 @@ class RunWriter:
         self.name = name
         self.final, self.staging = check_name_free(self.models_dir, name, resume)
         self.staging.mkdir(parents=True, exist_ok=True)
+        # held until finish() (or until this process dies): a second `run --resume` of the same name is refused
+        self._lock = ExitStack()
+        self._lock.enter_context(run_lock(self.staging, "training"))
 
     def path(self, rel: str) -> Path:
         return self.staging / rel
@@ -60,5 +64,6 @@ class RunWriter:
             raise RunError(f"run {self.name!r} is missing {missing}; not published")
         shutil.rmtree(self.path("checkpoints"), ignore_errors=True)
         atomic_write_text(self.path(COMPLETE), datetime.now(UTC).isoformat() + "\n")
+        self._lock.close()
         os.replace(self.staging, self.final)
         return self.final

@@ -51,6 +51,29 @@ COMPLETE = "COMPLETE"
 PARTIAL_SUFFIX = ".partial"
 
 
+def run_file(run_dir: Path | str, rel: str) -> Path:
+    """``run_dir/rel``, refused (:class:`RunError`) when it resolves outside the run folder: a symlink to
+    ``/proc/self/environ`` or ``~/.ssh`` inside a shared run must never be read or shown. Every file this
+    module (and the classifier registry) reads goes through here."""
+    root = Path(run_dir).resolve()
+    real = (Path(run_dir) / rel).resolve()
+    if not real.is_relative_to(root):
+        raise RunError(f"run {Path(run_dir).name!r}: {rel} points outside the run folder; refused")
+    return real
+
+
+def check_tree(run_dir: Path | str, rel: str) -> Path:
+    """:func:`run_file` for a folder and everything below it (a model folder read by a framework)."""
+    top = run_file(run_dir, rel)
+    root = Path(run_dir).resolve()
+    for child in (Path(run_dir) / rel).rglob("*") if top.is_dir() else ():
+        if not child.resolve().is_relative_to(root):
+            raise RunError(
+                f"run {Path(run_dir).name!r}: {child.relative_to(run_dir)} points outside the run folder; refused"
+            )
+    return top
+
+
 def default_models_dir() -> Path:
     return Path(os.environ.get("MODELS_DIR", Path(__file__).resolve().parent.parent / "models"))
 
@@ -93,14 +116,17 @@ def inspect_run(path: Path) -> RunInfo:
     name = path.name
     if name.endswith(PARTIAL_SUFFIX):
         return RunInfo(name[: -len(PARTIAL_SUFFIX)], path, False, "incomplete (training running or interrupted)")
-    if not (path / COMPLETE).is_file():
-        return RunInfo(name, path, False, "incomplete (no COMPLETE marker)")
-    missing = [f for f in REQUIRED_FILES if not (path / f).is_file()]
+    try:
+        if not run_file(path, COMPLETE).is_file():
+            return RunInfo(name, path, False, "incomplete (no COMPLETE marker)")
+        missing = [f for f in REQUIRED_FILES if not run_file(path, f).is_file()]
+    except RunError as exc:
+        return RunInfo(name, path, False, f"broken: {str(exc).split(': ', 1)[-1]}")
     if missing:
         return RunInfo(name, path, False, f"broken: missing {', '.join(missing)}")
     try:
-        run = json.loads((path / RUN_JSON).read_text(encoding="utf-8"))
-        met = json.loads((path / METRICS_JSON).read_text(encoding="utf-8"))
+        run = json.loads(run_file(path, RUN_JSON).read_text(encoding="utf-8"))
+        met = json.loads(run_file(path, METRICS_JSON).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         return RunInfo(name, path, False, f"broken: unreadable run.json/metrics.json ({type(exc).__name__})")
     cfg = run.get("config", {})
@@ -122,7 +148,14 @@ def list_runs(models_dir: Path | None = None) -> list[RunInfo]:
     root = Path(models_dir or default_models_dir())
     if not root.is_dir():
         return []
-    infos = [inspect_run(p) for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    real_root = root.resolve()
+    infos = [
+        inspect_run(p)
+        if p.resolve().is_relative_to(real_root)
+        else RunInfo(p.name, p, False, "links outside the models folder; refused")
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".")
+    ]
     good = sorted((i for i in infos if i.ok), key=lambda i: i.created, reverse=True)
     bad = sorted((i for i in infos if not i.ok), key=lambda i: i.name)
     return good + bad
@@ -152,15 +185,17 @@ class Run:
         return self.run_json.get("config", {})
 
 
-def _optional_parquet(path: Path) -> pd.DataFrame | None:
+def _optional_parquet(run_dir: Path, rel: str) -> pd.DataFrame | None:
     try:
+        path = run_file(run_dir, rel)
         return pd.read_parquet(path) if path.is_file() else None
     except Exception:
         return None
 
 
-def _optional_json(path: Path) -> dict | None:
+def _optional_json(run_dir: Path, rel: str) -> dict | None:
     try:
+        path = run_file(run_dir, rel)
         return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
     except (OSError, json.JSONDecodeError):
         return None
@@ -173,7 +208,7 @@ def load_run(path: Path | str) -> Run:
         raise RunError(f"run {info.name!r} is {info.reason}")
     p = info.path
     try:
-        preds = pd.read_parquet(p / PREDICTIONS)
+        preds = pd.read_parquet(run_file(p, PREDICTIONS))
     except Exception as exc:
         raise RunError(f"run {info.name!r}: cannot read predictions.parquet ({type(exc).__name__})") from None
     missing = [c for c in PREDICTION_COLUMNS if c not in preds.columns]
@@ -182,19 +217,19 @@ def load_run(path: Path | str) -> Run:
     return Run(
         info,
         read_run_json(p),
-        json.loads((p / METRICS_JSON).read_text(encoding="utf-8")),
+        json.loads(run_file(p, METRICS_JSON).read_text(encoding="utf-8")),
         preds,
-        (p / MODEL_CARD).read_text(encoding="utf-8"),
-        _optional_parquet(p / EXPLANATIONS),
-        _optional_parquet(p / TAGS),
-        _optional_json(p / BEHAVIOR),
-        _optional_json(p / TAG_STATS),
+        run_file(p, MODEL_CARD).read_text(encoding="utf-8"),
+        _optional_parquet(p, EXPLANATIONS),
+        _optional_parquet(p, TAGS),
+        _optional_json(p, BEHAVIOR),
+        _optional_json(p, TAG_STATS),
     )
 
 
 def read_run_json(path: Path | str) -> dict:
     """``run.json`` of the run folder at ``path`` (config, calibration, versions, timings)."""
-    p = Path(path) / RUN_JSON
+    p = run_file(path, RUN_JSON)
     try:
         return json.loads(p.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:

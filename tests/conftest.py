@@ -169,3 +169,10 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.module.__name__ in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
+
+
+def shown(markdown: str) -> str:
+    """What a user sees of a Markdown string the dashboard escaped (``md_escape``): backslash escapes removed."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown)

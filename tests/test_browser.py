@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM, PAGES, shoot_pages, streamlit_server
+from dashboard.browser import CHROMIUM, PAGES, shoot_pages, streamlit_server
 
 
 @pytest.mark.skipif(
@@ -14,8 +14,9 @@ from tests.browser import CHROMIUM, PAGES, shoot_pages, streamlit_server
 )
 def test_every_page_renders_without_exception(imdb_run, baseline_run, models_dir, tmp_path):
     out = tmp_path / "screens"
-    with streamlit_server(models_dir) as url:
-        found = shoot_pages(url, out, run="fixture-imdb")
+    with streamlit_server(models_dir) as server:
+        found = shoot_pages(server.url, out, run="fixture-imdb")
+    assert "Traceback" not in server.log()
     assert set(found) == set(PAGES)
     assert all(v == [] for v in found.values()), found
     for page in PAGES:

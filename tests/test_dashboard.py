@@ -5,7 +5,7 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, shown
 
 HOME = str(ROOT / "dashboard" / "Home.py")
 
@@ -38,7 +38,7 @@ def test_overview_kpis_and_comparison(app):
     assert not any(m.delta for m in app.metric)  # no comparison picked: no deltas
     app.selectbox(key="compare_select").set_value("fixture-baseline").run()
     assert not app.exception
-    assert "vs fixture-baseline" in app.metric[0].delta
+    assert "vs fixture-baseline" in shown(app.metric[0].delta)
     assert any("Side by side" in s.value for s in app.subheader)
 
 
@@ -78,7 +78,7 @@ def test_error_permalink_opens_review_with_safe_html(app, imdb_run):
     _select_run(app, "fixture-imdb")
     app.query_params["review"] = wrong["id"]
     _page(app, "errors")
-    assert any(wrong["id"] in s.value for s in app.subheader)
+    assert any(wrong["id"] in shown(s.value) for s in app.subheader)
     # the attribution (gradient × input by default) is rendered as escaped HTML
     html = [h.proto.body for h in app.get("html")]
     assert any('class="attribution"' in h for h in html)
@@ -127,10 +127,10 @@ def test_run_deleted_while_open(app, imdb_run, models_dir, tmp_path):
     assert not at.exception and "doomed" in at.caption[0].value
     (copy / "predictions.parquet").unlink()  # files vanish while the page is open
     _page(at, "errors")
-    assert any("doomed" in e.value and "missing predictions.parquet" in e.value for e in at.error)
+    assert any("doomed" in shown(e.value) and "missing predictions.parquet" in shown(e.value) for e in at.error)
     shutil.rmtree(copy)  # the whole folder goes
     _page(at, "metrics")
-    assert any("doomed" in w.value and "deleted" in w.value for w in at.warning)
+    assert any("doomed" in shown(w.value) and "deleted" in shown(w.value) for w in at.warning)
     assert [m.label for m in at.metric][:1] == ["Accuracy"]  # the page carries on with another run
 
 

@@ -3,7 +3,8 @@
 import pandas as pd
 import pytest
 
-from pipeline.data import DataError, load_raw, load_splits, parse_reviews
+from pipeline.data import DataError, load_raw, load_splits
+from pipeline.inputs import parse_reviews
 from pipeline.text import clean_text
 
 REVIEWS = [

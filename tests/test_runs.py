@@ -307,3 +307,61 @@ def test_train_then_evaluate(imdb_dir, tmp_path):
     run = R.load_run(tmp_path / "ev")
     assert run.config["max_length"] == 32  # input settings come from training.json
     assert len(run.predictions) == 60
+
+
+@pytest.mark.slow
+def test_seed_preset_runs_on_a_bert_base_shaped_checkpoint(imdb_dir, tmp_path):
+    """The `seed` preset (bert-base-uncased, 128 tokens, Adam 5e-5, batch 8) end to end but for the download:
+    a randomly initialised model of bert-base's exact shape, saved as the hub would serve it (tf_model.h5 + the
+    uncased vocab), trained for a few steps, scored and published."""
+    import shutil
+
+    from transformers import BertConfig, TFBertForSequenceClassification
+
+    from pipeline.classifiers.sources import packaged_minilm_dir
+
+    ckpt = tmp_path / "bert-base-uncased"
+    model = TFBertForSequenceClassification(BertConfig())  # bert-base defaults: 12 layers, 768 hidden, 30,522 vocab
+    model(model.dummy_inputs)
+    model.save_pretrained(str(ckpt))
+    for f in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(packaged_minilm_dir() / f, ckpt / f)
+    assert (ckpt / "tf_model.h5").is_file() and model.count_params() > 100_000_000
+    rc = main(
+        [
+            "run",
+            "--preset",
+            "seed",
+            "--model",
+            str(ckpt),
+            "--data",
+            str(imdb_dir),
+            "--train-size",
+            "48",
+            "--test-size",
+            "16",
+            "--epochs",
+            "1",
+            "--name",
+            "seed-smoke",
+            "--models-dir",
+            str(tmp_path / "m"),
+            "--set",
+            "int8_copy=false",  # converting bert-base to int8 alone takes ~95 s; the int8 path is tested on MiniLM
+        ]
+    )
+    assert rc == 0
+    run = R.load_run(tmp_path / "m" / "seed-smoke")
+    cfg = run.config
+    assert (cfg["preset"], cfg["max_length"], cfg["truncation"], cfg["optimizer"], cfg["batch_size"]) == (
+        "seed",
+        128,
+        "head",
+        "adam",
+        8,
+    )
+    assert run.run_json["model_facts"]["layers"] == 12 and run.run_json["model_facts"]["hidden"] == 768
+    assert len(run.predictions) == 16 and run.predictions["truncated"].any()  # 128 tokens truncate IMDB reviews
+    assert not (tmp_path / "m" / "seed-smoke" / "model" / "int8.tflite").exists()
+    clf = load_classifier(tmp_path / "m" / "seed-smoke")
+    assert clf.prob_positive(["a fine film"]).shape == (1,)

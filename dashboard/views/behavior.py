@@ -1,5 +1,7 @@
 """Where the model fails by error tag (lift), and CheckList-style behavioural tests."""
 
+import shlex
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -14,7 +16,8 @@ if run is None:
 st.subheader("Where the model fails, by tag")
 stats = (run.tag_stats or {}).get("tags")
 if not stats:
-    st.info(f"This run has no error tags yet. Add them with `python -m pipeline tag --run {run.info.name}`.")
+    st.info("This run has no error tags yet. Add them with:")
+    st.code(f"python -m pipeline tag --run {shlex.quote(run.info.name)}", language="bash")
 else:
     df = pd.DataFrame(stats).dropna(subset=["lift"]).sort_values("lift")
     fig = go.Figure(
@@ -60,7 +63,8 @@ else:
 st.subheader("Behavioral tests")
 beh = run.behavior
 if not beh:
-    st.info(f"No behavioral test results in this run. Run them with `python -m pipeline behave --run {run.info.name}`.")
+    st.info("No behavioral test results in this run. Run them with:")
+    st.code(f"python -m pipeline behave --run {shlex.quote(run.info.name)}", language="bash")
 else:
     rows = [
         {

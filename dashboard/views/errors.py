@@ -6,7 +6,8 @@ import streamlit as st
 from dashboard import explain_ui, state
 from pipeline.analysis.explain import wrong_side_tokens
 from pipeline.analysis.tags import REGISTRY as TAGS
-from pipeline.render import safe_review_html
+from pipeline.render import csv_safe, safe_review_html
+from pipeline.render import md_escape as md
 
 st.title("Error analysis")
 run = state.current_run()
@@ -77,7 +78,7 @@ if len(view) > 2000:
     st.caption("Showing the first 2,000 rows; narrow the filters or download the full set.")
 st.download_button(
     "Download filtered errors (CSV)",
-    view.drop(columns=["snippet"]).to_csv(index=False),
+    csv_safe(view.drop(columns=["snippet"])),
     file_name=f"{run.info.name}-errors.csv",
     mime="text/csv",
     disabled=view.empty,
@@ -119,17 +120,17 @@ if selected is None:
     st.stop()
 match = preds[preds["id"] == selected]
 if match.empty:
-    st.warning(f"Review `{selected}` is not in run {run.info.name}.")
+    st.warning(f"Review {md(selected)} is not in run {md(run.info.name)}.")
     st.stop()
 r = match.iloc[0]
 verdict = "correct" if r["correct"] else f"misclassified ({r['error_type']})"
-st.subheader(f"Review {r['id']} — {verdict}")
+st.subheader(f"Review {md(r['id'])} — {verdict}")
 st.write(
     f"True label **{'positive' if r['label'] else 'negative'}** ({r['rating']}★) · predicted "
     f"**{'positive' if r['pred'] else 'negative'}** with P(positive) = {r['prob_pos']:.3f} · "
     f"{r['n_tokens']} word-pieces{' · truncated' if r['truncated'] else ''}"
 )
-st.caption(f"Permalink: `?run={run.info.name}&review={r['id']}` on this page.")
+st.caption(f"Permalink: ?run={md(run.info.name)}&review={md(r['id'])} on this page.")
 if tags is not None and selected in tags.index:
     on = [t for t in tag_names if pd.notna(tags.loc[selected, t]) and bool(tags.loc[selected, t])]  # NaN: not computed
     st.write("Tags: " + (", ".join(f"`{t}`" for t in on) if on else "none"))

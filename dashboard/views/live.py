@@ -8,7 +8,9 @@ import streamlit as st
 from dashboard import explain_ui, state
 from pipeline.analysis.perturb import variants
 from pipeline.classifiers import score_texts
-from pipeline.data import DataError, parse_reviews
+from pipeline.errors import DataError
+from pipeline.inputs import UPLOAD_LIMITS, parse_reviews
+from pipeline.render import csv_safe
 
 EXAMPLES = {
     "(write your own)": "",
@@ -90,7 +92,11 @@ with tab_one:
         st.session_state["_last_example"] = ex
         st.session_state["review_text"] = EXAMPLES[ex]
     text = st.text_area(
-        "Review", key="review_text", height=150, placeholder="Type or paste a movie review (any length, any language)…"
+        "Review",
+        key="review_text",
+        height=150,
+        max_chars=UPLOAD_LIMITS.max_text_chars,  # the browser refuses more; the model reads 256 tokens anyway
+        placeholder="Type or paste a movie review (any language)…",
     )
     score_one(text)
 
@@ -101,29 +107,36 @@ with tab_batch:
     )
     up = st.file_uploader("Reviews file", type=["csv", "txt", "jsonl", "parquet"], key="batch_file")
     if up is not None:
-        try:
-            df = parse_reviews(up.getvalue(), up.name)
-        except DataError as exc:
-            st.error(str(exc))
-        else:
-            limit = 5000
-            if len(df) > limit:
-                st.warning(
-                    f"{len(df):,} reviews: scoring the first {limit:,} here; use "
-                    "`python -m pipeline predict` for large files."
+        # parsed and scored once per (file, run, model): reruns (any widget) show the stored result
+        key = (up.file_id, str(run.path), state.model_stamp(run.path))
+        done = st.session_state.get("batch_result")
+        if done is None or done[0] != key:
+            try:
+                df = parse_reviews(up.getvalue(), up.name, UPLOAD_LIMITS)
+            except DataError as exc:
+                st.session_state["batch_result"] = (key, None, str(exc), 0.0)
+            else:
+                bar = st.progress(0.0, text="scoring…")
+                t0 = time.perf_counter()
+                probs = score_texts(
+                    clf,
+                    df["text"].tolist(),
+                    64,
+                    on_batch=lambda n: bar.progress(n / len(df), text=f"scoring… {n:,}/{len(df):,}"),
                 )
-                df = df.head(limit)
-            bar = st.progress(0.0, text="scoring…")
-            t0 = time.perf_counter()
-            probs = score_texts(
-                clf,
-                df["text"].tolist(),
-                64,
-                on_batch=lambda done: bar.progress(done / len(df), text=f"scoring… {done}/{len(df)}"),
-            )
-            bar.empty()
-            df["prob_pos"] = probs
-            df["prediction"] = ["positive" if p >= 0.5 else "negative" for p in probs]
-            st.success(f"Scored {len(df):,} reviews in {time.perf_counter() - t0:.1f} s.")
+                bar.empty()
+                df["prob_pos"] = probs
+                df["prediction"] = ["positive" if p >= 0.5 else "negative" for p in probs]
+                st.session_state["batch_result"] = (key, df, None, time.perf_counter() - t0)
+        _, df, error, seconds = st.session_state["batch_result"]
+        if error:
+            st.error(error)
+        else:
+            if df.attrs.get("rows_dropped"):
+                st.warning(
+                    f"The file has more than {UPLOAD_LIMITS.max_rows:,} reviews: the first {UPLOAD_LIMITS.max_rows:,} "
+                    "were scored here. Score the whole file with: python -m pipeline predict --run RUN --input FILE"
+                )
+            st.success(f"Scored {len(df):,} reviews in {seconds:.1f} s.")
             st.dataframe(df, hide_index=True, width="stretch")
-            st.download_button("Download scored CSV", df.to_csv(index=False), file_name="scored.csv", mime="text/csv")
+            st.download_button("Download scored CSV", csv_safe(df), file_name="scored.csv", mime="text/csv")

@@ -4,6 +4,7 @@ import plotly.express as px
 import streamlit as st
 
 from dashboard import state
+from pipeline.render import md_escape as md
 
 st.title("Overview")
 run = state.current_run()
@@ -20,12 +21,12 @@ def delta(key, pct=True, invert=False):
     if not co or co.get(key) is None or o.get(key) is None:
         return None
     d = o[key] - co[key]
-    return f"{100 * d:+.2f} pp vs {cmp.info.name}" if pct else f"{d:+.4f} vs {cmp.info.name}"
+    return f"{100 * d:+.2f} pp vs {md(cmp.info.name)}" if pct else f"{d:+.4f} vs {md(cmp.info.name)}"
 
 
 st.caption(
-    f"Run **{run.info.name}** · model `{run.config.get('model')}` · preset "
-    f"`{run.config.get('preset')}` · {o['n']:,} test reviews · created {run.run_json.get('created', '?')}"
+    f"Run **{md(run.info.name)}** · model {md(run.config.get('model'))} · preset "
+    f"{md(run.config.get('preset'))} · {o['n']:,} test reviews · created {md(run.run_json.get('created', '?'))}"
 )
 c = st.columns(4)
 c[0].metric("Accuracy", state.fmt_pct(o["accuracy"]), delta("accuracy"))
@@ -37,7 +38,7 @@ c = st.columns(4)
 c[0].metric(
     "Errors",
     f"{errors:,}",
-    f"{errors - co['confusion_matrix']['fp'] - co['confusion_matrix']['fn']:+,} vs {cmp.info.name}" if co else None,
+    f"{errors - co['confusion_matrix']['fp'] - co['confusion_matrix']['fn']:+,} vs {md(cmp.info.name)}" if co else None,
     delta_color="inverse",
 )
 c[1].metric("False positives", f"{cm['fp']:,}", help="negative reviews predicted positive")
@@ -88,8 +89,8 @@ with right:
         st.dataframe(rows, hide_index=True, width="stretch")
     hw = run.run_json.get("hardware", {})
     st.write(
-        f"Hardware: {hw.get('cpu', '?')} · {hw.get('cores', '?')} cores · GPUs: "
-        f"{', '.join(hw.get('gpus', [])) or 'none'}"
+        f"Hardware: {md(hw.get('cpu', '?'))} · {md(hw.get('cores', '?'))} cores · GPUs: "
+        f"{md(', '.join(map(str, hw.get('gpus', []))) or 'none')}"
     )
     with st.expander("Resolved config"):
         st.json(run.config)
@@ -103,7 +104,7 @@ with right:
         )
 
 if cmp:
-    st.subheader(f"Side by side: {run.info.name} vs {cmp.info.name}")
+    st.subheader(f"Side by side: {md(run.info.name)} vs {md(cmp.info.name)}")
     keys = ["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "brier", "ece"]
     table = [
         {
@@ -120,9 +121,10 @@ if cmp:
         st.write(
             f"On the {len(both):,} shared reviews: both wrong **{int((~both.correct & ~both.correct_cmp).sum()):,}**, "
             f"only this run wrong **{int((~both.correct & both.correct_cmp).sum()):,}**, only "
-            f"{cmp.info.name} wrong **{int((both.correct & ~both.correct_cmp).sum()):,}**."
+            f"{md(cmp.info.name)} wrong **{int((both.correct & ~both.correct_cmp).sum()):,}**."
         )
 
 with st.expander("Model card (README.md of the run)"):
+    # shown as source, not rendered: a shared run folder's card could link out or load remote images
     card = run.model_card.split("---", 2)[-1] if run.model_card.startswith("---") else run.model_card
-    st.markdown(card)
+    st.code(card.strip(), language="markdown", wrap_lines=True)

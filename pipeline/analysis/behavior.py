@@ -187,12 +187,13 @@ def behave_run(run_dir, n: int = 100, classifier=None) -> dict:
     """Run the tests on a run's classifier and write ``behavior.json`` into the run (atomically)."""
     from pathlib import Path
 
-    from ..atomic import atomic_write_json
+    from ..atomic import atomic_write_json, run_lock
     from ..classifiers import load_classifier
     from ..runs import BEHAVIOR, load_run
 
     r = load_run(run_dir)
     fits = r.predictions[~r.predictions["truncated"]]  # variants of a review the model reads whole
     res = run_behavior(classifier or load_classifier(run_dir), fits if len(fits) >= 20 else r.predictions, n)
-    atomic_write_json(Path(run_dir) / BEHAVIOR, res)
+    with run_lock(Path(run_dir), "writing behavioural tests into"):
+        atomic_write_json(Path(run_dir) / BEHAVIOR, res)
     return res

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import RunError
-from ..runs import read_run_json
+from ..runs import check_tree, read_run_json
 from .base import GRADIENTS, INT8, TOKENIZER, Classifier
 
 
@@ -35,7 +35,7 @@ def register_run_kind(kind: RunKind) -> RunKind:
 def _load_baseline(path: Path, run: dict) -> Classifier:
     from .baseline import MODEL_FILE, BaselineClassifier
 
-    return BaselineClassifier.load(path / MODEL_FILE)
+    return BaselineClassifier.load(check_tree(path, MODEL_FILE))
 
 
 def _load_transformer(path: Path, run: dict) -> Classifier:
@@ -44,7 +44,8 @@ def _load_transformer(path: Path, run: dict) -> Classifier:
 
     cfg = config_from_dict(run["config"])
     temperature = run.get("calibration", {}).get("temperature", 1.0)
-    return TFClassifier.from_folder(path / "model", cfg.truncation_spec, temperature, cfg.eval_batch_size)
+    model_dir = check_tree(path, "model")  # nothing the framework reads may point outside the run
+    return TFClassifier.from_folder(model_dir, cfg.truncation_spec, temperature, cfg.eval_batch_size)
 
 
 register_run_kind(RunKind("baseline", "baseline/model.skops", frozenset(), _load_baseline))

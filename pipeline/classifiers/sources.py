@@ -32,7 +32,8 @@ def load_tokenizer(source: str):
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(resolve_source(source), use_fast=True)
+        # never run code shipped with a checkpoint (an `auto_map` in its config would otherwise prompt for it)
+        return AutoTokenizer.from_pretrained(resolve_source(source), use_fast=True, trust_remote_code=False)
     except Exception as exc:
         raise ModelError(
             f"cannot load a tokenizer from {source!r} ({type(exc).__name__}); give a local "

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...atomic import atomic_write_json, atomic_write_parquet
+from ...atomic import atomic_write_json, atomic_write_parquet, run_lock
 from ...runs import TAG_STATS, TAGS, load_run
 from .base import MODEL, REGISTRY, TagContext
 from .lift import lift_table
@@ -62,10 +62,11 @@ def run_tags(
     for n in names:
         if n in tags and tags[n].notna().all():
             tags[n] = tags[n].astype(bool)
-    atomic_write_parquet(Path(run_dir) / TAGS, tags)
-    stats = lift_table(tags, preds["correct"])
-    atomic_write_json(
-        Path(run_dir) / TAG_STATS,
-        {"sample": sample, "seed": seed, "tags": stats, "rules": {n: REGISTRY[n].rule for n in names}},
-    )
+    with run_lock(Path(run_dir), "tagging"):
+        atomic_write_parquet(Path(run_dir) / TAGS, tags)
+        stats = lift_table(tags, preds["correct"])
+        atomic_write_json(
+            Path(run_dir) / TAG_STATS,
+            {"sample": sample, "seed": seed, "tags": stats, "rules": {n: REGISTRY[n].rule for n in names}},
+        )
     return tags

@@ -23,14 +23,22 @@ def load_model(source: str, num_labels: int = 2):
 
     hf_logging.set_verbosity_error()
     src = resolve_source(source)
-    kw = dict(num_labels=num_labels, id2label=LABELS, label2id={v: k for k, v in LABELS.items()})
+    # trust_remote_code=False: never run code shipped with a checkpoint (`auto_map`), never prompt for it
+    kw = dict(
+        num_labels=num_labels, id2label=LABELS, label2id={v: k for k, v in LABELS.items()}, trust_remote_code=False
+    )
     local = Path(src)
     if local.is_dir() and not (local / "tf_model.h5").exists() and (local / "model.safetensors").exists():
         from safetensors.numpy import load_file
         from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
 
-        config = AutoConfig.from_pretrained(src, **kw)
-        model = TFAutoModelForSequenceClassification.from_config(config)
+        try:
+            config = AutoConfig.from_pretrained(src, **kw)
+        except Exception as exc:  # noqa: BLE001 — e.g. a config that needs remote code
+            raise ModelError(
+                f"cannot read the config of {source!r} ({type(exc).__name__}: {str(exc).splitlines()[0][:160]})"
+            ) from None
+        model = TFAutoModelForSequenceClassification.from_config(config, trust_remote_code=False)
         state = load_file(str(local / "model.safetensors"))
         prefix = model.base_model_prefix + "."
         if not any(k.startswith(prefix) for k in state):  # a bare encoder: add the prefix the head model expects

@@ -149,11 +149,12 @@ class TFClassifier:
         # temperature scaling is a division of the logits, so it divides margin and gradient alike
         return margin.numpy() / self.temperature, grads.numpy() / self.temperature
 
-    def save(self, folder: Path) -> None:
-        """The checkpoint, the tokenizer and the int8 copy (``int8.tflite``) side by side."""
+    def save(self, folder: Path, int8: bool = True) -> None:
+        """The checkpoint, the tokenizer and (``int8``) the int8 copy (``int8.tflite``) side by side."""
         self.model.save_pretrained(str(folder))
         self.tokenizer.save_pretrained(str(folder))
-        self.save_int8(Path(folder))
+        if int8:
+            self.save_int8(Path(folder))
 
     def save_int8(self, folder: Path) -> Path:
         """Quantize the model and write ``folder/int8.tflite`` atomically (a run folder may be in use)."""

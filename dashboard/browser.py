@@ -1,6 +1,6 @@
 """Start the dashboard with ``streamlit run`` and drive it in headless Chromium (Playwright).
 
-Used by the browser test and by ``python tests/browser.py OUT_DIR`` to make README screenshots.
+Used by the browser test, the load benchmark and ``python -m dashboard.browser OUT_DIR`` (README screenshots).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,47 +35,62 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass
+class Server:
+    url: str
+    pid: int
+    log_path: Path  # the server's stdout and stderr
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
 @contextmanager
 def streamlit_server(models_dir: Path, timeout: float = 90):
-    port = free_port()
-    env = {**os.environ, "MODELS_DIR": str(models_dir), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "dashboard" / "Home.py"),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        import urllib.request
+    """``streamlit run dashboard/Home.py`` on a free local port; yields a :class:`Server` once it is healthy.
+    Its output goes to a file (a pipe nobody reads would block a long-running server)."""
+    import tempfile
+    import urllib.request
 
+    port = free_port()
+    env = {**os.environ, "MODELS_DIR": str(models_dir)}
+    log_path = Path(tempfile.mkstemp(prefix="streamlit-", suffix=".log")[1])
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / "dashboard" / "Home.py"),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    server = Server(f"http://127.0.0.1:{port}", proc.pid, log_path)
+    try:
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+                urllib.request.urlopen(server.url + "/_stcore/health", timeout=2)
                 break
             except OSError:
                 if proc.poll() is not None:
-                    raise RuntimeError("streamlit exited: " + proc.stdout.read().decode()[-2000:]) from None
+                    raise RuntimeError("streamlit exited: " + server.log()[-2000:]) from None
                 time.sleep(0.5)
         else:
             raise RuntimeError("streamlit did not start in time")
-        yield url
+        yield server
     finally:
         proc.terminate()
         try:
@@ -130,7 +146,8 @@ def shoot_pages(url: str, out_dir: Path, pages=PAGES, run: str | None = None) ->
 if __name__ == "__main__":
     out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
     models = Path(os.environ.get("MODELS_DIR", ROOT / "models"))
-    with streamlit_server(models) as u:
+    with streamlit_server(models) as server:
+        u = server.url
         print(shoot_pages(u, out, run=os.environ.get("RUN")))
         if os.environ.get("REVIEW"):  # one error opened by permalink, for the README
             from playwright.sync_api import sync_playwright
