@@ -178,9 +178,9 @@ def load_splits(
     data: str | None, train_size: int | None, test_size: int | None, val_fraction: float, seed: int
 ) -> Splits:
     """Train/validation/test frames. Validation is carved from train, stratified and seeded."""
+    frames, src = load_raw(data)  # first: a bad source is reported before sklearn is imported
     from sklearn.model_selection import train_test_split
 
-    frames, src = load_raw(data)
     train = stratified_sample(frames["train"], train_size, seed)
     test = stratified_sample(frames["test"], test_size, seed)
     if train["label"].nunique() < 2 or len(train) < 10:

@@ -1,11 +1,22 @@
 """Classifiers behind one framework-free boundary (``base``), built from run folders by ``registry``.
 
 ``transformer/`` is the TensorFlow implementation (the only code importing TensorFlow); ``baseline`` is
-TF-IDF + logistic regression; ``sources`` finds checkpoints and tokenizers.
+TF-IDF + logistic regression; ``sources`` finds checkpoints and tokenizers. The registry (which reads run
+folders, and so imports pandas) loads on first use: ``python -m pipeline`` answers a bad flag in ~1 s.
 """
 
 from .base import GRADIENTS, INT8, PRECISIONS, TOKENIZER, Classifier, logits_to_prob, score_texts
-from .registry import RUN_KINDS, load_classifier, run_kind
+
+_FROM_REGISTRY = ("RUN_KINDS", "load_classifier", "run_kind")
+
+
+def __getattr__(name: str):
+    if name in _FROM_REGISTRY:
+        from . import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Classifier",
@@ -13,9 +24,7 @@ __all__ = [
     "INT8",
     "PRECISIONS",
     "TOKENIZER",
-    "RUN_KINDS",
-    "load_classifier",
+    *_FROM_REGISTRY,
     "logits_to_prob",
-    "run_kind",
     "score_texts",
 ]

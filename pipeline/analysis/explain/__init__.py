@@ -2,15 +2,26 @@
 
 ``attribution``: the result type; ``methods``: the registry and its base class; ``gradients``: gradient ×
 input and Integrated Gradients; ``shap_partition``: SHAP; ``precompute``: a run's errors → explanations.parquet;
-``wrong_side``: which words push errors the wrong way.
+``wrong_side``: which words push errors the wrong way (the last two load pandas on first use).
 """
 
 from . import gradients, shap_partition  # noqa: F401  (importing registers the methods, in this order)
 from .attribution import Attribution
 from .explainer import DEFAULT_METHOD, Explainer
 from .methods import METHODS, Method, Setting, methods_for
-from .precompute import precompute
-from .wrong_side import wrong_side_tokens
+
+
+def __getattr__(name: str):
+    if name == "precompute":
+        from .precompute import precompute
+
+        return precompute
+    if name == "wrong_side_tokens":
+        from .wrong_side import wrong_side_tokens
+
+        return wrong_side_tokens
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Attribution",
