@@ -17,6 +17,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.errors import ConfigError, DataError, ModelError, RunError
 from pipeline.inputs import CLI_LIMITS, UPLOAD_LIMITS, parse_reviews
+from pipeline.runs import PREDICTION_COLUMNS
 
 
 @contextmanager
@@ -113,23 +114,7 @@ def fake_run(tmp_path):
     models = tmp_path / "models"
     run = models / "r1"
     run.mkdir(parents=True)
-    pd.DataFrame(
-        {
-            c: []
-            for c in (
-                "id",
-                "text",
-                "label",
-                "rating",
-                "prob_pos",
-                "pred",
-                "correct",
-                "confidence",
-                "n_tokens",
-                "truncated",
-            )
-        }
-    ).to_parquet(run / "predictions.parquet")
+    pd.DataFrame({c: [] for c in PREDICTION_COLUMNS}).to_parquet(run / "predictions.parquet")
     (run / "metrics.json").write_text(json.dumps({"overall": {"accuracy": 0.5, "n": 0}}))
     (run / "run.json").write_text(json.dumps({"config": {}, "created": "2026"}))
     (run / "README.md").write_text("card")
@@ -402,3 +387,17 @@ def test_checkpoint_asking_for_remote_code_is_refused_without_prompt(tmp_path, m
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # a prompt would read here and fail differently
     with pytest.raises(ModelError):
         load_model(str(tmp_path))
+
+
+# ---------------------------------------------------------------- 5. a second attribution method keeps the first's rows
+
+
+def test_explain_with_another_method_keeps_the_stored_rows(synthetic_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(synthetic_run, run)
+    base = ["explain", "--run", str(run), "--errors", "2", "--correct", "1"]
+    assert main(base + ["--method", "shap", "--max-evals", "60"]) == 0
+    assert main(base + ["--method", "grad"]) == 0
+    assert main(base + ["--method", "grad"]) == 0  # resumable: nothing new, nothing lost
+    ex = pd.read_parquet(run / "explanations.parquet")
+    assert ex.groupby("method")["id"].nunique().to_dict() == {"grad": 3, "shap": 3}

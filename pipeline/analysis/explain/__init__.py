@@ -1,7 +1,7 @@
 """Token attributions: ``Explainer`` (two-line API) over a registry of methods (``METHODS``).
 
 ``attribution``: the result type; ``methods``: the registry and its base class; ``gradients``: gradient ×
-input and Integrated Gradients; ``shap_partition``: SHAP; ``precompute``: a run's errors → explanations.parquet;
+input and Integrated Gradients; ``shap_partition``: SHAP; ``precompute_run``: a run's errors → explanations.parquet;
 ``wrong_side``: which words push errors the wrong way (the last two load pandas on first use).
 """
 
@@ -12,8 +12,8 @@ from .methods import METHODS, Method, Setting, methods_for
 
 
 def __getattr__(name: str):
-    if name == "precompute":
-        from .precompute import precompute
+    if name == "precompute":  # (the module is precompute_run: a module named like the function would shadow it)
+        from .precompute_run import precompute
 
         return precompute
     if name == "wrong_side_tokens":
