@@ -400,4 +400,7 @@ def test_explain_with_another_method_keeps_the_stored_rows(synthetic_run, tmp_pa
     assert main(base + ["--method", "grad"]) == 0
     assert main(base + ["--method", "grad"]) == 0  # resumable: nothing new, nothing lost
     ex = pd.read_parquet(run / "explanations.parquet")
-    assert ex.groupby("method")["id"].nunique().to_dict() == {"grad": 3, "shap": 3}
+    preds = pd.read_parquet(run / "predictions.parquet")
+    expected = min(2, int((~preds["correct"]).sum())) + 1  # the model is near-perfect: maybe fewer than 2 errors
+    assert ex.groupby("method")["id"].nunique().to_dict() == {"grad": expected, "shap": expected}
+    assert len(ex) == 2 * expected
