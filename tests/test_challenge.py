@@ -309,3 +309,59 @@ def test_real_shared_data_small_slice(baseline_copy):
         "Fairness", "NER", "Negation", "Robustness", "SRL", "Temporal", "Vocabulary"
     }  # fmt: skip
     assert stats["sets"]["advglue"]["tests"][0]["n"] == 148
+
+
+# ---------------------------------------------------------------- the Robustness page
+
+
+def test_robustness_page(imdb_run, baseline_run, tmp_path, tiny_sets, monkeypatch):
+    """Chart, table, comparison, CheckList worst cases and the CAD pair viewer (escaped word diff, attributions
+    on both sides) on two real runs; a run without results shows the command."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import shown
+
+    cad = tiny_sets / "cad_kaushik2020" / "pairs.parquet"
+    pairs = pd.read_parquet(cad)
+    evil = (pairs["pair_id"] == "test-c") & (pairs["variant"] == "counterfactual")
+    pairs.loc[evil, "text"] = "c cf <script>alert(1)</script>"
+    pairs.to_parquet(cad)
+    models = tmp_path / "models"
+    for src, name in ((imdb_run, "bert"), (baseline_run, "tfidf"), (baseline_run, "bare")):
+        shutil.copytree(src, models / name)
+    for name in ("bert", "tfidf"):
+        run_challenge(models / name, data_dir=tiny_sets, progress=False)
+    monkeypatch.setenv("MODELS_DIR", str(models))
+    at = AppTest.from_file(str(ROOT / "dashboard" / "Home.py"), default_timeout=180)
+    at.query_params["run"] = "bare"
+    at.run()
+    at.switch_page("views/robustness.py").run()
+    assert not at.exception
+    assert any("python -m pipeline challenge --run bare" in c.value for c in at.code)
+
+    at.selectbox(key="run_select").set_value("bert").run()
+    at.selectbox(key="compare_select").set_value("tfidf").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.get("plotly_chart")) == 2  # accuracy-like sets, CheckList capabilities
+    table = at.dataframe[0].value
+    assert {"value", "lo", "hi", "value (cmp)", "Δ"} <= set(table.columns)
+    row = table[(table["set"] == "cad") & (table["metric"] == "pair consistency")].iloc[0]
+    stats = json.loads((models / "bert" / CHALLENGE_STATS).read_text())
+    assert row["value"] == pytest.approx(_stat(stats["sets"]["cad"]["tests"], "cad test", "pair consistency")["value"])
+    assert any("IMDB train" in shown(w.value) for w in at.warning)  # the leakage caveat
+    # the worst cases of the failing CheckList test picked by default
+    assert at.selectbox(key="checklist_test").value in {r["test"] for r in stats["sets"]["checklist"]["tests"]}
+    # the pair viewer: escaped diff with highlighted words, both predictions, attributions on both sides
+    at.selectbox(key="cad_pair").set_value("test-c").run()
+    assert not at.exception
+    bodies = [h.proto.body for h in at.get("html")]
+    diff = [b for b in bodies if "word-diff" in b]
+    assert len(diff) == 2 and 'class="del"' in diff[0] and 'class="ins"' in diff[1]
+    assert "&lt;script&gt;" in diff[1] and "<script>" not in " ".join(bodies)
+    assert sum('class="attribution"' in b for b in bodies) == 2
+    assert sum("P(positive)" in shown(c.value) for c in at.caption) >= 2
+    n_all = len(at.selectbox(key="cad_pair").options)
+    at.selectbox(key="cad_consistency").set_value("a side wrong").run()
+    assert not at.exception
+    left = [s for s in at.selectbox if s.key == "cad_pair"]
+    assert (left and len(left[0].options) <= n_all) or any("No pair matches" in i.value for i in at.info)
