@@ -164,6 +164,7 @@ def test_cad_pair_statistics(tiny_sets):
     _check(_stat(rows, "cad test", "P(pos) moved with the label"), 2, 3)  # a: −0.7 ↓, b: +0.1 ↑; c moved up, label down
     _check(_stat(rows, "cad test", "accuracy (original, seen in training)"), 2, 3)
     assert stats["summary"]["mean_abs_delta"] == pytest.approx((0.7 + 0.1 + 0.2) / 3, abs=1e-6)
+    assert stats["summary"]["pairs_text_identical"] == 0
     pairs = cad_pairs(scored).set_index("pair_id")
     assert pairs.loc["test-a", "outcome"] == "flipped correctly"
     assert pairs.loc["test-b", "outcome"] == "not flipped (original right)"
@@ -301,7 +302,7 @@ def test_run_scores_the_challenge_sets_at_the_end(imdb_run):
 @pytest.mark.skipif(not (REAL / "cad_kaushik2020" / "pairs.parquet").is_file(), reason="shared challenge data absent")
 def test_real_shared_data_small_slice(baseline_copy):
     """The real files load with their real schema; CheckList at 3 cases per test, scored by the baseline."""
-    stats = run_challenge(baseline_copy, ["checklist", "advglue"], data_dir=REAL, max_per_test=3, progress=False)
+    stats = run_challenge(baseline_copy, ["checklist", "advglue", "cad"], data_dir=REAL, max_per_test=3, progress=False)
     cl = stats["sets"]["checklist"]
     assert cl["status"] == "ok" and len(cl["tests"]) == 31  # 38 tests minus the 7 neutral-only ones
     assert all(r["n"] <= 3 for r in cl["tests"]) and cl["settings"]["max_per_test"] == 3
@@ -309,6 +310,8 @@ def test_real_shared_data_small_slice(baseline_copy):
         "Fairness", "NER", "Negation", "Robustness", "SRL", "Temporal", "Vocabulary"
     }  # fmt: skip
     assert stats["sets"]["advglue"]["tests"][0]["n"] == 148
+    cad = stats["sets"]["cad"]["summary"]  # SOURCE.md: 488 test pairs, all flip the label, one left unchanged
+    assert (cad["pairs"], cad["pairs_label_flipped"], cad["pairs_text_identical"]) == (488, 488, 1)
 
 
 # ---------------------------------------------------------------- the Robustness page

@@ -172,10 +172,12 @@ if "cad" in ok and frame is not None:
         sel = sel[sel["outcome"] == outcome]
     if consistency != "all":
         sel = sel[sel["consistent"] == (consistency == "both sides right")]
-    sel = sel.assign(abs_delta=sel["delta"].abs()).sort_values("abs_delta")
+    # the pairs whose prediction moved least first; the revisions that left the text unchanged last
+    sel = sel.assign(abs_delta=sel["delta"].abs()).sort_values(["identical", "abs_delta"])
     st.caption(
         f"**{len(sel):,}** of {len(pairs):,} pairs · mean |Δ P(positive)| "
-        f"{pairs['delta'].abs().mean():.3f} · smallest change first"
+        f"{pairs['delta'].abs().mean():.3f} · smallest change in P(positive) first · "
+        "removed words struck through in red, added words in green"
     )
     if sel.empty:
         st.info("No pair matches these filters.")
@@ -188,6 +190,8 @@ if "cad" in ok and frame is not None:
             format_func=lambda i: f"{i} · Δ P(pos) {sel.set_index('pair_id').loc[i, 'delta']:+.3f}",
         )
         p = sel.set_index("pair_id").loc[pid]
+        if p["identical"]:
+            st.warning("The revision left this review unchanged, so one of its two labels is wrong (CAD label noise).")
         left, right = word_diff_html(p["text_o"], p["text_c"])
         lab = {0: "negative", 1: "positive"}
         cols = st.columns(2)

@@ -82,7 +82,8 @@ def cad_pairs(scored: pd.DataFrame) -> pd.DataFrame:
     """One row per pair with both sides: ``text_o, text_c, label_o, label_c, prob_o, prob_c, pred_o, pred_c``
     plus ``right_o, right_c, consistent`` (both right), ``pred_changed``, ``flipped_with_label`` (prediction
     changed the way the label did), ``moved_with_label`` (P(positive) moved in the label's direction),
-    ``delta`` (P(positive) counterfactual − original) and ``outcome`` (for the pair viewer's filter).
+    ``delta`` (P(positive) counterfactual − original), ``identical`` (the revision left the text unchanged)
+    and ``outcome`` (for the pair viewer's filter).
     Pairs missing a side are dropped."""
     cols = ["text", "label", "prob_pos", "pred"]
     o = scored[scored["variant"] == "original"].set_index("pair_id")[cols]
@@ -95,6 +96,7 @@ def cad_pairs(scored: pd.DataFrame) -> pd.DataFrame:
     p["pred_changed"] = p["pred_o"] != p["pred_c"]
     label_step = p["label_c"].astype(int) - p["label_o"].astype(int)
     p["flipped_with_label"] = p["pred_changed"] & ((p["pred_c"].astype(int) - p["pred_o"].astype(int)) == label_step)
+    p["identical"] = p["text_o"] == p["text_c"]  # CAD has two: one side's label is then noise
     p["delta"] = p["prob_c"] - p["prob_o"]
     p["moved_with_label"] = np.sign(p["delta"]) == np.sign(label_step)
     p["outcome"] = np.select(
@@ -128,6 +130,7 @@ def cad_stats(scored: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
         "pairs": n,
         "mean_abs_delta": float(p["delta"].abs().mean()) if n else None,
         "pairs_label_flipped": int((p["label_o"] != p["label_c"]).sum()),
+        "pairs_text_identical": int(p["identical"].sum()),
         "outcomes": {k: int(v) for k, v in p["outcome"].value_counts().items()},
     }
     return scored, {"tests": rows, "headline": rows[:2], "summary": summary}
