@@ -15,6 +15,7 @@ pages = [
     st.Page(VIEWS / "errors.py", title="Error analysis", icon=":material/search:", url_path="errors"),
     st.Page(VIEWS / "live.py", title="Live inference", icon=":material/keyboard:", url_path="live"),
     st.Page(VIEWS / "behavior.py", title="Error tags & behavior", icon=":material/science:", url_path="behavior"),
+    st.Page(VIEWS / "robustness.py", title="Robustness", icon=":material/shield:", url_path="robustness"),
 ]
 nav = st.navigation(pages)
 state.sidebar_picker()

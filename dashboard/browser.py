@@ -26,7 +26,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--disable-sync",
 ]
-PAGES = ["overview", "metrics", "errors", "live", "behavior"]
+PAGES = ["overview", "metrics", "errors", "live", "behavior", "robustness"]
 
 
 def free_port() -> int:

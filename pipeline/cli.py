@@ -1,4 +1,4 @@
-"""``python -m pipeline …``: run, train, evaluate, predict, baseline, quantize, explain, tag, behave.
+"""``python -m pipeline …``: run, train, evaluate, predict, baseline, quantize, explain, tag, behave, challenge.
 
 Each command resolves its configuration once (validated in :class:`~pipeline.config.RunConfig`) and never
 changes it afterwards; a bad value or input ends with one ``error: …`` line and exit code 2.
@@ -130,7 +130,22 @@ def cmd_run(args) -> int:
             clf, splits, cfg, writer, kind="fine-tuned", timings=timings, extra=info, calibrate=cfg.calibrate
         )
     )
+    if not args.no_challenge:
+        _challenge_after_run(writer.final, clf)
     return 0
+
+
+def _challenge_after_run(run_dir: Path, clf) -> None:
+    """The challenge sets as part of ``run``'s default analysis: where their data is, never failing the run."""
+    from .analysis.challenge import default_data_dir, run_challenge, summary_lines
+
+    if not default_data_dir().is_dir():
+        log.info("challenge sets skipped: no data at %s (set CHALLENGE_DATA)", default_data_dir())
+        return
+    try:
+        print("\n".join(summary_lines(run_challenge(run_dir, classifier=clf))))
+    except PipelineError as exc:
+        log.warning("challenge sets skipped: %s", exc)
 
 
 def cmd_train(args) -> int:
@@ -306,12 +321,23 @@ def cmd_behave(args) -> int:
     return 0
 
 
+def cmd_challenge(args) -> int:
+    from .analysis.challenge import parse_sets, run_challenge, summary_lines
+
+    stats = run_challenge(
+        _run_dir(args), parse_sets(args.sets), args.data_dir, split=args.split, max_per_test=args.max_per_test
+    )
+    print("\n".join(summary_lines(stats)))
+    return 0
+
+
 def _run_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="run folder or run name under models/")
     p.add_argument("--models-dir", dest="models_dir")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .analysis.challenge.sets import DEFAULT_MAX_PER_TEST as CHALLENGE_MAX
     from .analysis.explain import DEFAULT_METHOD, METHODS
 
     p = argparse.ArgumentParser(
@@ -325,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="train + evaluate + write models/<run>/")
     _add_config_args(r)
     r.add_argument("--resume", action="store_true", help="continue an interrupted run (give its --name)")
+    r.add_argument("--no-challenge", action="store_true", help="skip scoring the challenge sets at the end")
     r.set_defaults(func=cmd_run)
 
     t = sub.add_parser("train", help="fine-tune only; writes a model folder for `evaluate`")
@@ -381,6 +408,22 @@ def build_parser() -> argparse.ArgumentParser:
     _run_arg(bh)
     bh.add_argument("--n", type=int, default=100, help="real test reviews per INV/DIR test (default 100)")
     bh.set_defaults(func=cmd_behave)
+
+    ch = sub.add_parser("challenge", help="score the run on public challenge sets → challenge.parquet/.json")
+    _run_arg(ch)
+    ch.add_argument("--sets", help="comma-separated subset of cad,checklist,isarcasm,advglue,uci (default all)")
+    ch.add_argument(
+        "--data-dir", dest="data_dir", help="challenge data (default $CHALLENGE_DATA or ../shared/data/challenge)"
+    )
+    ch.add_argument("--split", default="test", choices=["test", "dev", "train"], help="CAD split (default test)")
+    ch.add_argument(
+        "--max-per-test",
+        dest="max_per_test",
+        type=int,
+        default=CHALLENGE_MAX,
+        help=f"CheckList cases per test, a seeded sample (default {CHALLENGE_MAX})",
+    )
+    ch.set_defaults(func=cmd_challenge)
     return p
 
 

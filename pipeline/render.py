@@ -78,3 +78,37 @@ def attribution_html(attr: Attribution, merge_words: bool = True, max_tokens: in
         f'<div class="attribution" style="line-height:1.9;font-family:sans-serif">{legend}'
         f"<div>{''.join(spans).strip()}{more}</div></div>"
     )
+
+
+_DEL_STYLE = "background:rgba(220,38,38,0.25);text-decoration:line-through;border-radius:3px;padding:0 2px"
+_INS_STYLE = "background:rgba(22,163,74,0.28);border-radius:3px;padding:0 2px"
+
+
+def word_diff_html(before: str, after: str) -> tuple[str, str]:
+    """Both texts as escaped HTML with the words that differ highlighted: deleted words struck through in red
+    on the ``before`` side, inserted words in green on the ``after`` side (``difflib.SequenceMatcher`` on
+    whitespace-separated words, no junk heuristic). Every word goes through :func:`html.escape`; IMDB's
+    ``<br />`` becomes a line break."""
+    import difflib
+
+    brk = "\x00"  # a line break as its own word, so a diff never cuts "<br />" in half
+    a, b = _BR.sub(f" {brk} ", before).split(), _BR.sub(f" {brk} ", after).split()
+    left, right = [], []
+
+    def words(ws: list[str], style: str | None) -> str:
+        text = " ".join("<br>" if w == brk else html.escape(w) for w in ws)
+        return (
+            f'<span class="{"del" if style == _DEL_STYLE else "ins"}" style="{style}">{text}</span>' if style else text
+        )
+
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            left.append(words(a[i1:i2], None))
+            right.append(words(b[j1:j2], None))
+            continue
+        if i2 > i1:
+            left.append(words(a[i1:i2], _DEL_STYLE))
+        if j2 > j1:
+            right.append(words(b[j1:j2], _INS_STYLE))
+    box = '<div class="word-diff" style="line-height:1.6;max-height:480px;overflow:auto">{}</div>'
+    return box.format(" ".join(left)), box.format(" ".join(right))

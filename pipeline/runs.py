@@ -11,7 +11,8 @@ Layout of ``models/<run>/``::
     COMPLETE             written last: only folders holding it are runs
 
 A run is built in ``models/<run>.partial/`` and renamed when complete (:mod:`pipeline.run_writer`), so a
-crash never leaves a folder that looks whole. Files added later (explanations, tags) are written atomically
+crash never leaves a folder that looks whole. Files added later (explanations, tags, behaviour, challenge sets:
+``challenge.parquet`` one row per scored text, ``challenge.json`` statistics per set) are written atomically
 (:mod:`pipeline.atomic`). This module only reads; the file names below are the one definition of the layout.
 """
 
@@ -34,6 +35,8 @@ EXPLANATIONS = "explanations.parquet"
 TAGS = "tags.parquet"
 TAG_STATS = "tags.json"
 BEHAVIOR = "behavior.json"
+CHALLENGE = "challenge.parquet"
+CHALLENGE_STATS = "challenge.json"
 REQUIRED_FILES = (PREDICTIONS, METRICS_JSON, RUN_JSON, MODEL_CARD)
 PREDICTION_COLUMNS = (
     "id",
@@ -174,6 +177,8 @@ class Run:
     tags: pd.DataFrame | None = None
     behavior: dict | None = None
     tag_stats: dict | None = None
+    challenge: pd.DataFrame | None = None
+    challenge_stats: dict | None = None
 
     @property
     def path(self) -> Path:
@@ -224,6 +229,8 @@ def load_run(path: Path | str) -> Run:
         _optional_parquet(p, TAGS),
         _optional_json(p, BEHAVIOR),
         _optional_json(p, TAG_STATS),
+        _optional_parquet(p, CHALLENGE),
+        _optional_json(p, CHALLENGE_STATS),
     )
 
 

@@ -146,6 +146,7 @@ def synthetic_run(tmp_path_factory, synthetic_dir) -> Path:
             "4",
             "--name",
             "synthetic",
+            "--no-challenge",
             "--models-dir",
             str(out),
             "--set",

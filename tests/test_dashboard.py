@@ -113,7 +113,7 @@ def test_every_page_without_runs_shows_the_create_command(tmp_path, monkeypatch)
     monkeypatch.setenv("MODELS_DIR", str(tmp_path))
     at = AppTest.from_file(HOME, default_timeout=60)
     at.run()
-    for page in ("overview", "metrics", "errors", "live", "behavior"):
+    for page in ("overview", "metrics", "errors", "live", "behavior", "robustness"):
         _page(at, page)
         assert any("python -m pipeline run --preset demo" in i.value for i in at.info)
 

@@ -348,6 +348,7 @@ def test_seed_preset_runs_on_a_bert_base_shaped_checkpoint(imdb_dir, tmp_path):
             str(tmp_path / "m"),
             "--set",
             "int8_copy=false",  # converting bert-base to int8 alone takes ~95 s; the int8 path is tested on MiniLM
+            "--no-challenge",  # ~7k challenge texts through bert-base would add minutes; tested on the tiny model
         ]
     )
     assert rc == 0
