@@ -205,3 +205,30 @@ def test_baseline_supports_shap_only(baseline_run):
     [a] = Explainer(base, "shap", max_evals=100)(["A wonderful film, but the ending was awful."])
     scores = dict(zip(a.tokens, a.scores))
     assert scores["wonderful"] > 0 > scores["awful"]
+
+
+def test_int8_scores_do_not_depend_on_what_was_scored_before(clf):
+    """Issue #17's cause: one TFLite interpreter resized between batch shapes scored the same batch differently
+    afterwards (0.076 logit on the demo MiniLM), so SHAP values depended on the reviews explained before."""
+    from pipeline.classifiers.transformer.int8 import Int8Scorer
+
+    blob = clf.int8_scorer()._blob
+    texts = synthetic_reviews(8, 11)["text"].tolist()
+    ids = clf.encode(texts).ids
+
+    def batch(rows: int, width: int):
+        b = np.zeros((rows, width), np.int32)
+        for i in range(rows):
+            x = ids[i][: width - 1]
+            b[i, : len(x)] = x
+            b[i, len(x)] = clf.tokenizer.sep_token_id
+        return b, (b != 0).astype(np.int32)
+
+    fresh = Int8Scorer(blob)(*batch(3, 24))
+    used = Int8Scorer(blob)
+    used(*batch(3, 24))
+    used(*batch(1, 40))
+    used(*batch(5, 16))
+    np.testing.assert_array_equal(used(*batch(3, 24)), fresh)
+    rows = np.concatenate([Int8Scorer(blob)(*(a[i : i + 1] for a in batch(3, 24))) for i in range(3)])
+    np.testing.assert_allclose(rows, fresh, atol=1e-6)  # a row's logits do not depend on its batch

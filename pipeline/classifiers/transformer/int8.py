@@ -38,27 +38,48 @@ def _usable_cpus() -> int:
 
 class Int8Scorer:
     """``scorer(ids, mask) -> logits`` on a TFLite model. Not thread-safe: :class:`TFClassifier` calls it
-    under its lock. Inputs are resized only when the batch shape changes."""
+    under its lock.
 
-    def __init__(self, blob: bytes, threads: int | None = None):
-        import warnings
+    Rows are scored one at a time, right-padded to a multiple of ``width_step`` tokens, each width by its own
+    interpreter, allocated once and never resized. Resizing one interpreter between batch shapes (what this class
+    did before) made its output depend on the shapes it had run before: after (3, 64) → (1, 100) → (3, 64) the same
+    (3, 64) batch scored up to 0.076 logit differently on the demo MiniLM, so SHAP's values for a review depended on
+    the reviews explained before it (issue #17). Padding does not change a row's logits (padded positions are masked).
+    """
 
-        with warnings.catch_warnings():  # tf.lite.Interpreter warns that it moves to LiteRT; it works in TF 2.21
-            warnings.simplefilter("ignore")
-            self._interp = tf.lite.Interpreter(model_content=blob, num_threads=threads or _usable_cpus())
-        inputs = {d["name"]: d["index"] for d in self._interp.get_input_details()}
-        self._ids = next(i for n, i in inputs.items() if "input_ids" in n)
-        self._mask = next(i for n, i in inputs.items() if "attention_mask" in n)
-        self._out = self._interp.get_output_details()[0]["index"]
-        self._shape: tuple | None = None
+    def __init__(self, blob: bytes, threads: int | None = None, width_step: int = 32):
+        self._blob, self._threads, self._step = blob, threads or _usable_cpus(), int(width_step)
+        self._by_width: dict[int, tuple] = {}
+
+    def _interpreter(self, width: int) -> tuple:
+        if width not in self._by_width:
+            import warnings
+
+            with warnings.catch_warnings():  # tf.lite.Interpreter warns that it moves to LiteRT; it works in TF 2.21
+                warnings.simplefilter("ignore")
+                interp = tf.lite.Interpreter(model_content=self._blob, num_threads=self._threads)
+            inputs = {d["name"]: d["index"] for d in interp.get_input_details()}
+            ids = next(i for n, i in inputs.items() if "input_ids" in n)
+            mask = next(i for n, i in inputs.items() if "attention_mask" in n)
+            interp.resize_tensor_input(ids, (1, width))
+            interp.resize_tensor_input(mask, (1, width))
+            interp.allocate_tensors()  # the only allocation this interpreter ever gets
+            self._by_width[width] = (interp, ids, mask, interp.get_output_details()[0]["index"])
+        return self._by_width[width]
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        if ids.shape != self._shape:
-            self._interp.resize_tensor_input(self._ids, ids.shape)
-            self._interp.resize_tensor_input(self._mask, ids.shape)
-            self._interp.allocate_tensors()
-            self._shape = ids.shape
-        self._interp.set_tensor(self._ids, ids.astype(np.int32))
-        self._interp.set_tensor(self._mask, mask.astype(np.int32))
-        self._interp.invoke()
-        return self._interp.get_tensor(self._out).astype(np.float32)
+        width = -(-ids.shape[1] // self._step) * self._step
+        interp, ids_i, mask_i, out_i = self._interpreter(width)
+        row_ids = np.zeros((1, width), dtype=np.int32)
+        row_mask = np.zeros((1, width), dtype=np.int32)
+        out = []
+        for r in range(ids.shape[0]):
+            row_ids[:] = 0
+            row_mask[:] = 0
+            row_ids[0, : ids.shape[1]] = ids[r]
+            row_mask[0, : ids.shape[1]] = mask[r]
+            interp.set_tensor(ids_i, row_ids)
+            interp.set_tensor(mask_i, row_mask)
+            interp.invoke()
+            out.append(interp.get_tensor(out_i)[0].astype(np.float32))
+        return np.stack(out)
