@@ -337,7 +337,7 @@ def _run_arg(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .analysis.challenge.sets import DEFAULT_MAX_PER_TEST as CHALLENGE_MAX
+    from .analysis.challenge.defaults import DEFAULT_MAX_PER_TEST as CHALLENGE_MAX  # no pandas
     from .analysis.explain import DEFAULT_METHOD, METHODS
 
     p = argparse.ArgumentParser(

@@ -368,3 +368,17 @@ def test_robustness_page(imdb_run, baseline_run, tmp_path, tiny_sets, monkeypatc
     assert not at.exception
     left = [s for s in at.selectbox if s.key == "cad_pair"]
     assert (left and len(left[0].options) <= n_all) or any("No pair matches" in i.value for i in at.info)
+
+
+def test_the_cli_default_needs_no_pandas():
+    """The parser reads ``--max-per-test``'s default without loading pandas (a bad flag is answered fast)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nimport pipeline.analysis.challenge as c\n"
+        "from pipeline.analysis.challenge.defaults import DEFAULT_MAX_PER_TEST\n"
+        "print('pandas' in sys.modules, DEFAULT_MAX_PER_TEST == c.DEFAULT_MAX_PER_TEST)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.split() == ["False", "True"]

@@ -19,8 +19,9 @@ import pandas as pd
 from ...atomic import atomic_write_json, atomic_write_parquet, run_lock
 from ...errors import DataError, PipelineError
 from ...runs import CHALLENGE, CHALLENGE_STATS, load_run
+from .defaults import DEFAULT_MAX_PER_TEST
 from .score import STATISTICS, THRESHOLD, score_frame
-from .sets import DEFAULT_MAX_PER_TEST, SETS, default_data_dir
+from .sets import SETS, default_data_dir
 
 log = logging.getLogger(__name__)
 

@@ -20,14 +20,12 @@ import numpy as np
 import pandas as pd
 
 from ...errors import DataError
+from .defaults import DEFAULT_MAX_PER_TEST
 
 # One row per text. ``label``: 0/1 binary label, -1 where the set has none (INV/DIR variants, sarcasm pairs).
 # ``pair_id``: the unit that is judged together (a CAD pair, a CheckList case, a sarcasm pair, else the row).
 COLUMNS = ("set", "test", "capability", "test_type", "pair_id", "variant", "text", "label", "expectation")
 NO_LABEL = -1
-# CheckList cases per test. The INV/DIR cases carry up to 22 variants each: 200 per test is ~33k distinct texts
-# (~9 min for the demo MiniLM on the 2-core CPU), 25 is ~4.3k (about a minute); ``--max-per-test`` raises it.
-DEFAULT_MAX_PER_TEST = 25
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
