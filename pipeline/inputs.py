@@ -36,10 +36,6 @@ class InputLimits:
     max_decoded_bytes: int
     max_text_chars: int
 
-    def check_text(self, text: str, what: str = "the review") -> None:
-        if len(text) > self.max_text_chars:
-            raise DataError(f"{what} is {len(text):,} characters; the limit is {self.max_text_chars:,}")
-
 
 # The dashboard: one shared server, answers within seconds.
 UPLOAD_LIMITS = InputLimits(max_bytes=50 * MB, max_rows=5000, max_decoded_bytes=200 * MB, max_text_chars=200_000)

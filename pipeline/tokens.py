@@ -51,11 +51,6 @@ class Truncation:
         return head + tail
 
 
-def truncate_ids(ids: Sequence[int], max_length: int, mode: str, head_len: int) -> list[int]:
-    """Keep at most ``max_length - 2`` content ids by ``head``, ``tail`` or ``head+tail``."""
-    return Truncation(max_length, mode, head_len).keep(ids)
-
-
 @dataclass
 class Encoded:
     """Token ids per review (special tokens included, no padding) and what truncation did."""

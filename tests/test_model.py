@@ -9,15 +9,15 @@ from pipeline.classifiers.transformer.batching import batches_per_epoch, length_
 from pipeline.classifiers.transformer.checkpoint import load_model, tiny_bert
 from pipeline.classifiers.transformer.classifier import TFClassifier
 from pipeline.classifiers.transformer.train import compile_model
-from pipeline.tokens import Truncation, encode, truncate_ids
+from pipeline.tokens import Truncation, encode
 
 
 def test_truncate_ids_modes():
     ids = list(range(100))
-    assert truncate_ids(ids, 12, "head", 3) == list(range(10))
-    assert truncate_ids(ids, 12, "tail", 3) == list(range(90, 100))
-    assert truncate_ids(ids, 12, "head+tail", 3) == [0, 1, 2] + list(range(93, 100))
-    assert truncate_ids(ids[:5], 12, "head+tail", 3) == [0, 1, 2, 3, 4]  # short: untouched
+    assert Truncation(12, "head", 3).keep(ids) == list(range(10))
+    assert Truncation(12, "tail", 3).keep(ids) == list(range(90, 100))
+    assert Truncation(12, "head+tail", 3).keep(ids) == [0, 1, 2] + list(range(93, 100))
+    assert Truncation(12, "head+tail", 3).keep(ids[:5]) == [0, 1, 2, 3, 4]  # short: untouched
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,9 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ..text import clean_text
+from ..tokens import visible_text
+
 TOKENIZER = "tokenizer"
 GRADIENTS = "gradients"
 INT8 = "int8"
@@ -56,10 +59,9 @@ def score_texts(
     return out
 
 
-def require(clf: Classifier, capability: str, what: str) -> None:
-    """Raise ``ValueError`` naming ``what`` when ``clf`` lacks ``capability``."""
-    if capability not in clf.capabilities:
-        raise ValueError(
-            f"{what} needs a classifier with {capability!r} (this {clf.kind} run has "
-            f"{', '.join(sorted(clf.capabilities)) or 'none'})"
-        )
+def seen_text(clf: Classifier, text: str) -> tuple[str, bool]:
+    """What ``clf`` reads of ``text`` and whether truncation cut it: the head + " … " + tail for a classifier
+    that reads word-pieces, the cleaned text for one that reads words (the baseline)."""
+    if TOKENIZER not in clf.capabilities:
+        return clean_text(text), False
+    return visible_text(text, clf.tokenizer, clf.truncation)

@@ -14,9 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from ...classifiers.base import TOKENIZER, Classifier
-from ...text import clean_text
-from ...tokens import visible_text
+from ...classifiers.base import Classifier, seen_text
 from .attribution import Attribution
 from .methods import METHODS, Method
 
@@ -79,6 +77,4 @@ class Explainer:
 
     def visible_text(self, text: str) -> tuple[str, bool]:
         """What the model sees of ``text``: itself, or head + " … " + tail when truncated."""
-        if TOKENIZER not in self.clf.capabilities:
-            return clean_text(text), False
-        return visible_text(text, self.clf.tokenizer, self.clf.truncation)
+        return seen_text(self.clf, text)

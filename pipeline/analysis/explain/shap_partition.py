@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...classifiers.base import INT8, PRECISIONS, TOKENIZER
-from ...text import clean_text
-from ...tokens import visible_text
+from ...classifiers.base import INT8, PRECISIONS, TOKENIZER, seen_text
 from .attribution import Attribution
 from .methods import Method, Setting, register_method
 
@@ -38,11 +36,6 @@ class ShapPartition(Method):
         # one precision only where there is no int8 copy (the TF-IDF baseline)
         return tuple(s for s in cls.settings_spec if s.name != "precision" or INT8 in capabilities)
 
-    def visible_text(self, text: str) -> tuple[str, bool]:
-        if TOKENIZER not in self.clf.capabilities:
-            return clean_text(text), False
-        return visible_text(text, self.clf.tokenizer, self.clf.truncation)
-
     def warm_up(self) -> None:
         self._explainer()
 
@@ -65,7 +58,7 @@ class ShapPartition(Method):
         return self._shap
 
     def explain(self, text: str) -> Attribution:
-        vis, trunc = self.visible_text(text)
+        vis, trunc = seen_text(self.clf, text)
         if not vis.strip():
             p = float(self.clf.prob_positive([vis])[0]) if TOKENIZER in self.clf.capabilities else 0.5
             return Attribution([], [], p, p, self.name, dict(self.settings), self.units, 0.0, truncated=trunc)
