@@ -169,3 +169,15 @@ def tags_frame(run: runs.Run) -> pd.DataFrame | None:
     if run.tags is None or "id" not in run.tags.columns:
         return None
     return run.tags.set_index("id")
+
+
+def label_issues(run: runs.Run) -> pd.DataFrame | None:
+    """cleanlab's likely-mislabeled reviews with their label quality (lowest first), or ``None`` if not computed."""
+    tags = run.tags
+    if tags is None or "label_issue" not in tags.columns or "label_issue_quality" not in tags.columns:
+        return None
+    flagged = tags[tags["label_issue"].fillna(False).astype(bool)][["id", "label_issue_quality"]]
+    cols = ["id", "label", "rating", "prob_pos", "text"]
+    out = flagged.merge(run.predictions[cols], on="id").rename(columns={"label_issue_quality": "label_quality"})
+    out["text"] = out["text"].str.slice(0, 300)
+    return out.sort_values("label_quality")[["id", "label_quality", "label", "rating", "prob_pos", "text"]]

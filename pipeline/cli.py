@@ -21,20 +21,20 @@ from .tokens import TRUNCATION_MODES
 log = logging.getLogger("pipeline")
 
 # Dedicated flags for the fields people change most; everything else via --set field=value.
-FLAG_FIELDS = {
-    "data": str,
-    "model": str,
-    "name": str,
-    "epochs": str,
-    "max_length": str,
-    "truncation": str,
-    "batch_size": str,
-    "learning_rate": str,
-    "train_size": str,
-    "test_size": str,
-    "seed": str,
-    "models_dir": str,
-}
+FLAG_FIELDS = (
+    "data",
+    "model",
+    "name",
+    "epochs",
+    "max_length",
+    "truncation",
+    "batch_size",
+    "learning_rate",
+    "train_size",
+    "test_size",
+    "seed",
+    "models_dir",
+)
 
 
 def _add_config_args(p: argparse.ArgumentParser, with_preset: bool = True) -> None:
@@ -47,9 +47,9 @@ def _add_config_args(p: argparse.ArgumentParser, with_preset: bool = True) -> No
             "best (bert-base 512 head+tail), minilm-full (full IMDB on CPU)",
         )
     p.add_argument("--config", help="YAML or TOML file of config fields (applied after the preset)")
-    for f, typ in FLAG_FIELDS.items():
+    for f in FLAG_FIELDS:  # strings: RunConfig parses and checks every value, whatever its origin
         kw = {"choices": TRUNCATION_MODES} if f == "truncation" else {}
-        p.add_argument("--" + f.replace("_", "-"), dest=f, type=typ, default=None, **kw)
+        p.add_argument("--" + f.replace("_", "-"), dest=f, default=None, **kw)
     p.add_argument(
         "--set",
         action="append",
@@ -92,6 +92,17 @@ def _splits(cfg: RunConfig):
     return s
 
 
+def _splits_and_writer(cfg: RunConfig, resume: bool = False):
+    """The data, then the run folder: a taken name fails before loading, and bad data leaves no folder behind."""
+    from .run_writer import RunWriter, check_name_free
+
+    check_name_free(Path(cfg.models_dir), cfg.name, resume)
+    t0 = time.perf_counter()
+    splits = _splits(cfg)
+    seconds = round(time.perf_counter() - t0, 2)
+    return splits, RunWriter(Path(cfg.models_dir), cfg.name, resume=resume), seconds
+
+
 def _run_dir(args) -> Path:
     from .runs import resolve_run_dir
 
@@ -103,16 +114,11 @@ def _run_dir(args) -> Path:
 
 def cmd_run(args) -> int:
     cfg = _config(args)  # checked before TensorFlow is imported: a typo fails in a second, not ten
-    from .run_writer import RunWriter, check_name_free
-
-    check_name_free(Path(cfg.models_dir), cfg.name, args.resume)
-    t0 = time.perf_counter()
-    splits = _splits(cfg)  # before the run folder exists: bad data leaves nothing behind
-    timings = {"load_data": {"seconds": round(time.perf_counter() - t0, 2)}}
+    splits, writer, seconds = _splits_and_writer(cfg, args.resume)
+    timings = {"load_data": {"seconds": seconds}}
     from .classifiers.transformer.train import fine_tune
     from .evaluate import evaluate_transformer
 
-    writer = RunWriter(Path(cfg.models_dir), cfg.name, resume=args.resume)
     log.info("run %s → %s", cfg.name, writer.final)
     try:
         clf, info = fine_tune(cfg, splits, writer.staging, resume=args.resume)
@@ -173,7 +179,6 @@ def cmd_evaluate(args) -> int:
     from .classifiers.transformer.checkpoint import load_model, model_facts
     from .classifiers.transformer.classifier import TFClassifier
     from .evaluate import evaluate_transformer
-    from .run_writer import RunWriter, check_name_free
 
     fixed = {"preset": "evaluate"}
     mdir = Path(args.model or "")
@@ -183,10 +188,8 @@ def cmd_evaluate(args) -> int:
         fixed.update({k: stored[k] for k in ("max_length", "truncation", "head_tokens") if given.get(k) is None})
     # "evaluate" is not a preset to start from: the demo preset's sizes, recorded as preset "evaluate"
     cfg = _config(args, name_prefix="eval", **fixed)
-    check_name_free(Path(cfg.models_dir), cfg.name)
     t0 = time.perf_counter()
-    splits = _splits(cfg)
-    writer = RunWriter(Path(cfg.models_dir), cfg.name)
+    splits, writer, _ = _splits_and_writer(cfg)
     clf = TFClassifier(load_model(cfg.model), load_tokenizer(cfg.model), cfg.truncation_spec, 1.0, cfg.eval_batch_size)
     timings = {"load": {"seconds": round(time.perf_counter() - t0, 2)}}
     clf.save(writer.path("model"), int8=cfg.int8_copy)
@@ -207,7 +210,6 @@ def cmd_evaluate(args) -> int:
 
 def cmd_baseline(args) -> int:
     from .evaluate import evaluate_baseline
-    from .run_writer import RunWriter, check_name_free
 
     # the baseline is cheap: full splits unless asked otherwise
     fixed = {
@@ -217,9 +219,8 @@ def cmd_baseline(args) -> int:
         "test_size": args.test_size or "none",
     }
     cfg = _config(args, name_prefix="baseline", **fixed)
-    check_name_free(Path(cfg.models_dir), cfg.name)
-    splits = _splits(cfg)
-    print(evaluate_baseline(splits, cfg, RunWriter(Path(cfg.models_dir), cfg.name)))
+    splits, writer, _ = _splits_and_writer(cfg)
+    print(evaluate_baseline(splits, cfg, writer))
     return 0
 
 
@@ -302,12 +303,22 @@ def cmd_explain(args) -> int:
 
 
 def cmd_tag(args) -> int:
-    from .analysis.tags import run_tags
+    from .runs import TAGS
+
+    if bool(args.input) != bool(args.output):
+        raise PipelineError("--input and --output go together: tag FILE and write the tagged rows to another file")
+    if args.input and Path(args.output).suffix.lower() not in (".csv", ".parquet", ".jsonl"):
+        raise PipelineError(f"--output {Path(args.output).name}: use a .csv, .parquet or .jsonl file name")
+    from .analysis.tags import run_tags, tag_file
 
     run_dir = _run_dir(args)
     names = [t.strip() for t in args.tags.split(",")] if args.tags else None
+    if args.input:
+        out = tag_file(run_dir, args.input, args.output, names)
+        print(args.output, f"({len(out)} reviews)")
+        return 0
     tags = run_tags(run_dir, names, args.sample, data=args.data)
-    print(run_dir / "tags.parquet", f"({len(tags)} reviews)")
+    print(run_dir / TAGS, f"({len(tags)} reviews)")
     return 0
 
 
@@ -396,8 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
             )
     x.set_defaults(func=cmd_explain)
 
-    tg = sub.add_parser("tag", help="error taxonomy tags + lift per tag for a run")
+    tg = sub.add_parser("tag", help="error taxonomy tags + lift per tag for a run, or tag any reviews file")
     _run_arg(tg)
+    tg.add_argument("--input", help="tag this CSV/Parquet/JSONL/TXT of reviews instead of the run's test set")
+    tg.add_argument("--output", help="with --input: write the rows + tag columns here (.csv/.parquet/.jsonl)")
     # (the tag names are not listed here: importing the tags loads pandas, and a typo gets the list anyway)
     tg.add_argument("--tags", help="comma-separated subset of the tag names (default all; README lists them)")
     tg.add_argument("--sample", type=int, default=2000, help="reviews scored by model-based tags (default 2000)")

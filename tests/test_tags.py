@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -39,7 +40,8 @@ def test_registry_has_every_required_tag_with_docs():
         "contrast",
         "mixed_sentiment",
         "truncated_verdict",
-        "suspected_label_noise",
+        "label_issue",
+        "irony",
         "duplicate",
         "short",
         "long",
@@ -110,13 +112,33 @@ def test_rating_length_and_label_noise_tags():
     assert T.REGISTRY["extreme_rating"]().detect(ctx)["extreme_rating"].tolist() == [True, False, False, True]
     assert T.REGISTRY["short"]().detect(ctx)["short"].tolist() == [True, False, False, False]
     assert T.REGISTRY["long"]().detect(ctx)["long"].tolist() == [False, False, True, True]
-    # per-class thresholds: t1 = mean P(pos | label 1) = 0.81, t0 = mean P(neg | label 0) = 0.715
-    noisy = frame(
-        list("abcdefgh"), label=[0, 0, 1, 1, 0, 0, 1, 1], prob_pos=[0.05, 0.99, 0.95, 0.4, 0.05, 0.05, 0.95, 0.95]
-    )
-    noisy["pred"] = (noisy["prob_pos"] >= 0.5).astype(int)
-    got = T.REGISTRY["suspected_label_noise"]().detect(T.TagContext(noisy))["suspected_label_noise"].tolist()
-    assert got == [False, True, False, False, False, False, False, False]  # 0.99 against label: yes; 0.6: no
+
+
+def test_label_issues_come_from_cleanlab_and_are_never_ranked_by_lift():
+    from cleanlab.filter import find_label_issues
+
+    rng = np.random.default_rng(0)
+    label = np.array([0] * 100 + [1] * 100)
+    prob = np.where(label == 1, rng.uniform(0.7, 0.99, 200), rng.uniform(0.01, 0.3, 200))
+    prob[[3, 7, 150]] = [0.98, 0.97, 0.02]  # three reviews the model confidently contradicts
+    prob[[11, 160]] = [0.55, 0.45]  # two unsure errors
+    df = frame([f"review {i}" for i in range(200)], label=label, prob_pos=prob, pred=(prob >= 0.5).astype(int))
+    df["correct"] = df["pred"] == df["label"]
+    got = T.REGISTRY["label_issue"]().detect(T.TagContext(df))
+    flagged = set(np.flatnonzero(got["label_issue"]))
+    assert {3, 7, 150} <= flagged <= {3, 7, 150, 11, 160}  # only disagreements with the label
+    # the same call on cleanlab directly: we add no rule of our own
+    assert got["label_issue"].tolist() == find_label_issues(label, np.column_stack([1 - prob, prob])).tolist()
+    q = got["label_issue_quality"]
+    assert q[[3, 7, 150]].max() < q.drop([3, 7, 150]).min()  # quality = P(given label): lowest for the issues
+    tags = pd.concat([df[["id"]], got, pd.DataFrame({"negation": [True, False] * 100})], axis=1)
+    assert [r["tag"] for r in T.lift_table(tags, df["correct"])] == ["negation"]
+
+
+def test_label_issues_need_both_classes():
+    df = frame(["a", "b", "c"], label=[1, 1, 1], prob_pos=[0.9, 0.1, 0.8])
+    got = T.REGISTRY["label_issue"]().detect(T.TagContext(df))
+    assert not got["label_issue"].any() and got["label_issue_quality"].notna().all()
 
 
 def test_duplicates_against_train_and_test():
@@ -182,3 +204,122 @@ def test_perturbations():
     assert swap_names("Nobody here.") is None
     t = typo("wonderful performance overall", random.Random(1), rate=1.0)
     assert t != "wonderful performance overall" and sorted(t) == sorted("wonderful performance overall")
+
+
+def test_tag_any_reviews_file(imdb_run, tmp_path):
+    """`tag --input FILE --output FILE`: every input row comes back with its own columns plus one column per tag
+    and the tags' score columns; a tag that needs a label says so when the file has none."""
+    from pipeline.cli import main
+
+    src = pd.DataFrame(
+        {
+            "text": [
+                "Not good at all. The plot was boring and the acting was not convincing.",
+                "Oh great, another two hours of my life I will never get back. Best movie ever!",
+                "A wonderful film, but the ending was awful.",
+                "=cmd|' /C calc'!A0 a review that starts like a spreadsheet formula, and is fine.",
+            ],
+            "stars": [1, 1, 3, 5],
+            "source": ["a", "b", "c", "d"],
+        }
+    )
+    src.to_csv(tmp_path / "in.csv", index=False)
+    assert (
+        main(
+            [
+                "tag",
+                "--run",
+                str(imdb_run),
+                "--input",
+                str(tmp_path / "in.csv"),
+                "--output",
+                str(tmp_path / "o.parquet"),
+            ]
+        )
+        == 0
+    )
+    out = pd.read_parquet(tmp_path / "o.parquet")
+    assert len(out) == 4 and out["source"].tolist() == ["a", "b", "c", "d"] and out["stars"].tolist() == [1, 1, 3, 5]
+    for name in ("negation", "contrast", "irony", "sarcasm_cues", "mixed_sentiment", "short"):
+        assert out[name].notna().all(), name  # every row scored, no sampling on a file
+    assert out["negation"].tolist()[0] and out["contrast"].tolist()[2]
+    assert out["irony_score"].between(0, 1).all()
+    # stars 1 → negative: the mock praise in row 2 is read against its rating; row 3 (3 stars) has no polarity
+    assert out["irony_basis"].tolist() == ["text+polarity", "text+polarity", "text only", "text+polarity"]
+    assert out["irony_score"][1] > out["irony_score"][0]
+    assert out["label_issue"].isna().all() and "no label column" in out["label_issue_note"][0]
+    assert out["prob_pos"].between(0, 1).all()
+
+    # with a label column, label issues are computed; CSV output is formula-safe
+    src.assign(label=["negative", "negative", 1, 1]).to_csv(tmp_path / "lab.csv", index=False)
+    main(["tag", "--run", str(imdb_run), "--input", str(tmp_path / "lab.csv"), "--output", str(tmp_path / "o.csv")])
+    back = pd.read_csv(tmp_path / "o.csv")
+    assert back["label_issue"].notna().all() and back["label_issue_quality"].between(0, 1).all()
+    assert not back["text"][3].startswith("=")
+
+
+def test_text_only_tags_on_a_file_need_no_model(imdb_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "no-model-run"
+    shutil.copytree(imdb_run, run)
+    shutil.rmtree(run / "model")
+    (tmp_path / "in.txt").write_text("This was not good.\nOh sure, what a treat. Yeah right.\n")
+    T.tag_file(run, tmp_path / "in.txt", tmp_path / "o.jsonl", ["negation", "irony", "sarcasm_cues"])
+    out = pd.read_json(tmp_path / "o.jsonl", lines=True)
+    assert out["negation"].tolist() == [True, False] and out["sarcasm_cues"].tolist() == [False, True]
+    assert "prob_pos" not in out and out["irony_basis"].tolist() == ["text only", "text only"]
+
+
+def test_tag_output_flags_are_checked_before_work(imdb_run, tmp_path):
+    from pipeline.cli import main
+
+    assert main(["tag", "--run", str(imdb_run), "--input", str(tmp_path / "x.csv")]) == 2
+    assert main(["tag", "--run", str(imdb_run), "--input", "x.csv", "--output", str(tmp_path / "o.xlsx")]) == 2
+
+
+IRONIC = [  # written for this test: mock praise, feigned surprise, ironic recommendations (label: negative)
+    "What a masterpiece. Two hours of my life I will never get back, and worth every second. Best film ever made!",
+    "Oh great, another sequel nobody asked for. I just loved watching the plot fall apart. Bravo, truly genius.",
+    "Wow, how original: the killer was the butler. Who knew? I am sure the writers worked really hard on this one.",
+    "If you enjoy staring at a wall for ninety minutes, this gem is for you. A triumph of acting, said no one ever.",
+    "Yeah, right, the acting was 'brilliant'. Thanks a lot for the headache, a must-see for insomniacs.",
+    "Perfect movie if you need a nap. The dialogue is so deep that I forgot my own name. Oscar-worthy, clearly.",
+]
+SINCERE = [  # plain reviews, some harsh, some glowing, with matching labels
+    ("The plot was slow and the acting was wooden. I was bored and left early.", 0),
+    ("A moving story with a wonderful cast. I recommend it to anyone who loves drama.", 1),
+    ("The effects were cheap and the script was weak, but the lead did what she could.", 0),
+    ("Great photography, a clever script and a lovely score. One of the best films this year.", 1),
+    ("Not worth the ticket. The jokes fell flat and the ending made no sense.", 0),
+    ("I laughed a lot; the cast has real chemistry and the pacing never drags.", 1),
+]
+
+
+def test_irony_score_ranks_ironic_reviews_above_sincere_ones():
+    """A tiny labelled set built here: the shipped irony model (MiniLM embeddings + incongruity + cues) must
+    rank the ironic reviews above the sincere ones (ROC-AUC ≥ 0.8), with and without the label."""
+    from sklearn.metrics import roc_auc_score
+
+    from pipeline.analysis.tags.irony import embed, irony_scores, sentence_units
+
+    texts = IRONIC + [t for t, _ in SINCERE]
+    labels = np.array([0] * len(IRONIC) + [lab for _, lab in SINCERE], dtype=float)
+    y = [1] * len(IRONIC) + [0] * len(SINCERE)
+    units, owner = sentence_units(texts)
+    emb = embed(units)
+    with_label = irony_scores(texts, emb, owner, labels)
+    text_only = irony_scores(texts, emb, owner, np.full(len(texts), np.nan))
+    assert roc_auc_score(y, with_label["irony_score"]) >= 0.8
+    assert roc_auc_score(y, text_only["irony_score"]) >= 0.8
+    assert set(with_label["irony_basis"]) == {"text+polarity"} and set(text_only["irony_basis"]) == {"text only"}
+
+
+def test_review_polarity_from_label_then_stars():
+    from pipeline.analysis.tags.irony import review_polarity
+
+    label = pd.Series([1, None, None, None, 0])
+    got = review_polarity(label, pd.Series([1, 2, 3, 5, 5])).tolist()  # 5-star scale (max 5)
+    assert got[0] == 1 and got[1] == 0 and np.isnan(got[2]) and got[3] == 1 and got[4] == 0
+    ten = review_polarity(None, pd.Series([4, 5, 6, 7, 10])).tolist()  # 10-star scale: IMDB's 1-4 / 7-10
+    assert ten[0] == 0 and np.isnan(ten[1]) and np.isnan(ten[2]) and ten[3] == 1 and ten[4] == 1

@@ -7,11 +7,30 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import state
+from pipeline.analysis.tags import REGISTRY as TAGS
+from pipeline.analysis.tags.base import validation_records
 
 st.title("Error tags & behavioral tests")
 run = state.current_run()
 if run is None:
     st.stop()
+
+
+def validation_summary(recs: list[dict]) -> str:
+    """'AUC 0.83 [0.75, 0.90], precision 0.45 / recall 0.60 at the threshold on <data> (n=300)' per record."""
+    parts = []
+    for r in recs:
+        bits = []
+        if r.get("roc_auc") is not None:
+            ci = r.get("roc_auc_ci95")
+            bits.append(f"AUC {r['roc_auc']:.2f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""))
+        if r.get("precision") is not None:
+            bits.append(f"precision {r['precision']:.2f}")
+        if r.get("recall") is not None:
+            bits.append(f"recall {r['recall']:.2f}")
+        parts.append(f"{', '.join(bits)} on {r['data']} (n={r['n']:,}, {r['date']})")
+    return " · ".join(parts) or "not validated"
+
 
 st.subheader("Where the model fails, by tag")
 stats = (run.tag_stats or {}).get("tags")
@@ -19,7 +38,11 @@ if not stats:
     st.info("This run has no error tags yet. Add them with:")
     st.code(f"python -m pipeline tag --run {shlex.quote(run.info.name)}", language="bash")
 else:
-    df = pd.DataFrame(stats).dropna(subset=["lift"]).sort_values("lift")
+    # tags defined on disagreement with the label (label issues, the old suspected_label_noise) are never ranked
+    ranked = [r for r in stats if r["tag"] in TAGS and TAGS[r["tag"]].ranked_by_lift]
+    df = pd.DataFrame(ranked).dropna(subset=["lift"]).sort_values("lift")
+    records = {**validation_records(), **(run.tag_stats or {}).get("validation", {})}
+    df["validated"] = df["tag"].map(lambda t: validation_summary(records.get(t, [])))
     fig = go.Figure(
         go.Bar(
             x=df["lift"],
@@ -42,7 +65,7 @@ else:
     )
     st.plotly_chart(fig, width="stretch")
     show = df.sort_values("lift", ascending=False)[
-        ["tag", "support", "evaluated", "error_rate", "lift", "lift_lo", "lift_hi", "description"]
+        ["tag", "support", "evaluated", "error_rate", "lift", "lift_lo", "lift_hi", "validated", "description"]
     ]
     st.dataframe(
         show,
@@ -59,6 +82,28 @@ else:
     if tag:
         st.query_params["tag"] = tag
         st.switch_page("views/errors.py", query_params={"tag": tag, "run": run.info.name})
+
+st.subheader("Likely mislabeled (cleanlab)")
+issues = state.label_issues(run)
+if issues is None:
+    st.info("No label-issue scores in this run yet (they come with the tags).")
+else:
+    summary = (run.tag_stats or {}).get("label_issues", {})
+    st.caption(
+        f"{len(issues):,} of {summary.get('of', len(run.predictions)):,} test reviews: cleanlab's confident learning "
+        "doubts the given label (`cleanlab.filter.find_label_issues` on the run's out-of-sample test probabilities). "
+        "Sorted by label quality (P(given label)): lowest first. Not ranked by lift: it is defined on disagreement "
+        "with the label, so nearly all of them are errors by construction. Read them; check the star rating."
+    )
+    st.dataframe(
+        issues,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "label_quality": st.column_config.NumberColumn(format="%.3f"),
+            "prob_pos": st.column_config.NumberColumn("P(positive)", format="%.3f"),
+        },
+    )
 
 st.subheader("Behavioral tests")
 beh = run.behavior

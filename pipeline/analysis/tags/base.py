@@ -7,8 +7,11 @@ says so, instead of knowing tag names.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import ClassVar
 
 import pandas as pd
@@ -16,6 +19,16 @@ import pandas as pd
 from ...text import clean_text
 
 MODEL = "model"  # a tag need: the run's classifier, whatever it is
+# prediction columns that come from scoring with the run's classifier (a reviews file gets them only if a tag reads them)
+MODEL_COLUMNS = ("prob_pos", "pred", "confidence", "n_tokens", "truncated")
+VALIDATION_FILE = Path(__file__).with_name("validation.json")
+
+
+@cache
+def validation_records() -> dict[str, list[dict]]:
+    """Tag name → how the tag was checked (data, n, precision / recall / ROC-AUC, date), from ``validation.json``
+    (written by ``benchmarks/tag_validation.py`` and ``irony_fit``)."""
+    return json.loads(VALIDATION_FILE.read_text()) if VALIDATION_FILE.is_file() else {}
 
 
 @dataclass
@@ -38,6 +51,10 @@ class Tag:
     rule: ClassVar[str]
     needs: ClassVar[frozenset[str]] = frozenset()  # MODEL and/or classifier capabilities (e.g. "tokenizer")
     extra_columns: ClassVar[tuple[str, ...]] = ()
+    # False for tags defined on disagreement with the label (their lift is 1 / error rate by construction)
+    ranked_by_lift: ClassVar[bool] = True
+    # prediction/data columns the tag cannot do without; where a reviews file lacks one the tag says so
+    reads: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def columns(cls) -> tuple[str, ...]:
@@ -48,6 +65,11 @@ class Tag:
         """Needs the given classifier (``None``: no model loaded) cannot meet."""
         have = set() if classifier is None else {MODEL, *classifier.capabilities}
         return set(cls.needs) - have
+
+    @classmethod
+    def validation(cls) -> list[dict]:
+        """How well this tag was measured to do its job (empty: never validated)."""
+        return validation_records().get(cls.name, [])
 
     def detect(self, ctx: TagContext) -> pd.DataFrame:
         raise NotImplementedError

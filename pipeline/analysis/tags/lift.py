@@ -22,9 +22,10 @@ def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
 
 def lift_table(tags: pd.DataFrame, correct: pd.Series) -> list[dict]:
     """Per tag: support, error rate, lift = error rate / error rate of the reviews where the tag was computed,
-    with a 95 % Wilson interval on the tag's error rate carried over to the lift."""
+    with a 95 % Wilson interval on the tag's error rate carried over to the lift. Tags defined on disagreement
+    with the label (``ranked_by_lift = False``, e.g. ``label_issue``) are left out: their lift is circular."""
     out = []
-    for name in [c for c in tags.columns if c in REGISTRY]:
+    for name in [c for c in tags.columns if c in REGISTRY and REGISTRY[c].ranked_by_lift]:
         col = tags[name]
         known = col.notna()
         if not known.any():

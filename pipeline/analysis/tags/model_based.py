@@ -62,6 +62,7 @@ class TruncatedVerdict(Tag):
     )
     rule = "truncated and the dropped middle (decoded, scored alone) is on the other side of 0.5 with P ≥ 0.7 / ≤ 0.3 (sampled reviews only)"
     needs = frozenset({MODEL, TOKENIZER})
+    reads = frozenset({"pred", "truncated"})
     extra_columns = ("truncated_verdict_dropped_prob",)
 
     def detect(self, ctx):

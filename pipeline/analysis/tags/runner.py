@@ -1,19 +1,61 @@
-"""Run the registered tags over a run's predictions and write ``tags.parquet`` + ``tags.json``."""
+"""Run the registered tags: over a run's predictions (``tags.parquet`` + ``tags.json``) or over any reviews file.
+
+python -m pipeline tag --run RUN                                  # the run's test predictions
+python -m pipeline tag --run RUN --input FILE --output FILE       # any CSV/Parquet/JSONL/TXT of reviews
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ...atomic import atomic_write_json, atomic_write_parquet, run_lock
+from ...atomic import atomic_write_json, atomic_write_parquet, atomic_write_text, run_lock
 from ...runs import TAG_STATS, TAGS, load_run
-from .base import MODEL, REGISTRY, TagContext
+from .base import MODEL, MODEL_COLUMNS, REGISTRY, Tag, TagContext
+from .label_issues import LabelIssue
 from .lift import lift_table
 
 log = logging.getLogger(__name__)
+
+
+def _check_names(names: list[str] | None) -> list[str]:
+    names = names or list(REGISTRY)
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        raise ValueError(f"unknown tags {unknown}; known: {', '.join(REGISTRY)}")
+    return names
+
+
+def compute_tags(ctx: TagContext, names: list[str], progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+    """Tag columns for ``ctx.predictions`` (same index; ``id`` first). A tag is skipped, with a log line, when
+    the classifier cannot meet its needs; a tag that reads a data column the frame lacks (``label``,
+    ``rating``) gets an all-NA column and ``<tag>_note`` saying what is missing, never a guess.
+    ``progress(done, total)`` is called after each tag."""
+    cols = [ctx.predictions[["id"]]]
+    for i, n in enumerate(names, 1):
+        tag: type[Tag] = REGISTRY[n]
+        missing = tag.unmet_needs(ctx.classifier)
+        absent = sorted(c for c in tag.reads if c not in ctx.predictions or ctx.predictions[c].isna().all())
+        if missing:
+            log.info("tag %s skipped: this run's classifier lacks %s", n, ", ".join(sorted(missing)))
+        elif absent:
+            note = f"not computed: the input has no {' / '.join(absent)} column"
+            log.info("tag %s %s", n, note)
+            cols.append(pd.DataFrame({n: pd.NA, f"{n}_note": note}, index=ctx.predictions.index))
+        else:
+            log.info("tag %s", n)
+            cols.append(tag().detect(ctx))
+        if progress is not None:
+            progress(i, len(names))
+    tags = pd.concat(cols, axis=1)
+    for n in names:
+        if n in tags and tags[n].notna().all():
+            tags[n] = tags[n].astype(bool)
+    return tags
 
 
 def run_tags(
@@ -23,22 +65,23 @@ def run_tags(
     seed: int = 0,
     data: str | None = None,
     classifier=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Compute tags for a run and write ``tags.parquet`` + ``tags.json`` atomically.
 
-    ``names``: a subset of :data:`REGISTRY` (default all). Model-based tags score a seeded sample of at most
-    ``sample`` reviews. The run's classifier is loaded only when a chosen tag needs it; a tag whose needs it
-    cannot meet (e.g. word-pieces on the TF-IDF baseline) is skipped with a log line.
+    ``names``: a subset of :data:`REGISTRY` (default all). Model-based tags and ``irony`` (an encoder pass per
+    review) score a seeded sample of at most ``sample`` reviews; the others every review. The run's classifier
+    is loaded only when a chosen tag needs it; a tag whose needs it cannot meet (e.g. word-pieces on the TF-IDF
+    baseline) is skipped with a log line. ``classifier``: the run's, when already loaded. ``progress(done, total)``
+    is called after each tag. ``tags.json`` holds the lift table (tags defined on disagreement with
+    the label excluded), the label-issue summary and each tag's validation record.
     """
     from ...classifiers import load_classifier
     from ...data import load_raw
 
     run = load_run(run_dir)
     preds = run.predictions.reset_index(drop=True)
-    names = names or list(REGISTRY)
-    unknown = [n for n in names if n not in REGISTRY]
-    if unknown:
-        raise ValueError(f"unknown tags {unknown}; known: {', '.join(REGISTRY)}")
+    names = _check_names(names)
     train_texts = None
     try:
         frames, _ = load_raw(data or run.run_json.get("data", {}).get("source"))
@@ -50,23 +93,110 @@ def run_tags(
     rng = np.random.default_rng(seed)
     sample_ids = set(preds["id"].to_numpy()[rng.permutation(len(preds))[:sample]])
     ctx = TagContext(preds, classifier, train_texts, int(run.config.get("max_length", 256)), sample_ids)
-    cols = [preds[["id"]]]
-    for n in names:
-        missing = REGISTRY[n].unmet_needs(classifier)
-        if missing:
-            log.info("tag %s skipped: this run's classifier lacks %s", n, ", ".join(sorted(missing)))
-            continue
-        log.info("tag %s", n)
-        cols.append(REGISTRY[n]().detect(ctx).reset_index(drop=True))
-    tags = pd.concat(cols, axis=1)
-    for n in names:
-        if n in tags and tags[n].notna().all():
-            tags[n] = tags[n].astype(bool)
+    tags = compute_tags(ctx, names, progress)
     with run_lock(Path(run_dir), "tagging"):
         atomic_write_parquet(Path(run_dir) / TAGS, tags)
-        stats = lift_table(tags, preds["correct"])
-        atomic_write_json(
-            Path(run_dir) / TAG_STATS,
-            {"sample": sample, "seed": seed, "tags": stats, "rules": {n: REGISTRY[n].rule for n in names}},
-        )
+        atomic_write_json(Path(run_dir) / TAG_STATS, tag_summary(tags, preds, names, sample, seed))
     return tags
+
+
+def tag_summary(tags: pd.DataFrame, preds: pd.DataFrame, names: list[str], sample: int, seed: int) -> dict:
+    """``tags.json``: lift per tag, label issues (counted, not ranked), rules and validation records."""
+    summary = {
+        "sample": sample,
+        "seed": seed,
+        "tags": lift_table(tags, preds["correct"]),
+        "rules": {n: REGISTRY[n].rule for n in names},
+        "validation": {n: REGISTRY[n].validation() for n in names if REGISTRY[n].validation()},
+    }
+    if LabelIssue.name in tags and tags[LabelIssue.name].notna().any():
+        issue = tags[LabelIssue.name].fillna(False).astype(bool)
+        summary["label_issues"] = {
+            "count": int(issue.sum()),
+            "of": int(len(issue)),
+            "errors_among_them": int((~preds["correct"][issue]).sum()),
+            "method": LabelIssue.rule,
+        }
+    return summary
+
+
+def _file_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """An input file as the frame tags read: ``label`` as 0/1 (also 'positive'/'negative'), ``rating`` from
+    ``rating`` or ``stars``; values that are neither become NA (the tag then says so), nothing is guessed."""
+    frame = df[["id", "text"]].copy()
+    if "label" in df:
+        lab = df["label"].map(
+            lambda v: {"positive": 1, "pos": 1, "negative": 0, "neg": 0}.get(str(v).strip().lower(), v)
+        )
+        lab = pd.to_numeric(lab, errors="coerce")
+        frame["label"] = lab.where(lab.isin([0, 1]))
+    rating = next((c for c in ("rating", "stars") if c in df), None)
+    if rating:
+        frame["rating"] = pd.to_numeric(df[rating], errors="coerce")
+    return frame
+
+
+def _score_frame(frame: pd.DataFrame, clf, batch: int = 64) -> None:
+    """Add the model columns (:data:`MODEL_COLUMNS`) in place: P(positive), prediction, length facts."""
+    from tqdm.auto import tqdm
+
+    from ...classifiers import score_texts
+    from ...classifiers.base import TOKENIZER
+    from ...tokens import encode
+
+    texts = frame["text"].tolist()
+    with tqdm(total=len(texts), desc="scoring", unit="review") as bar:
+        prob = score_texts(clf, texts, batch, on_batch=lambda done: bar.update(done - bar.n))
+    frame["prob_pos"] = prob
+    frame["pred"] = (prob >= 0.5).astype("int8")
+    frame["confidence"] = np.maximum(prob, 1 - prob)
+    if TOKENIZER in clf.capabilities:
+        enc = encode(texts, clf.tokenizer, clf.truncation)
+        frame["n_tokens"], frame["truncated"] = enc.n_tokens, enc.truncated
+    else:
+        frame["n_tokens"], frame["truncated"] = frame["text"].str.split().str.len(), False
+    if "label" in frame:
+        frame["correct"] = (frame["pred"] == frame["label"]).where(frame["label"].notna())
+
+
+def tag_file(
+    run_dir: str | Path,
+    input_path: str | Path,
+    output_path: str | Path,
+    names: list[str] | None = None,
+    classifier=None,
+) -> pd.DataFrame:
+    """Tag every review of a CSV/Parquet/JSONL/TXT file and write the input rows plus one column per tag and
+    its ``<tag>_score`` (and other extra) columns to ``output_path`` (.csv, .parquet or .jsonl).
+
+    Input columns: ``text`` (or ``review``; required), ``label`` (0/1 or positive/negative) and ``rating`` or
+    ``stars`` (optional). The run's classifier is loaded only if a chosen tag needs it or reads its columns
+    (``prob_pos``, ``n_tokens`` …); model-based tags then score every row (no sampling). The run's model
+    columns are written too (``prob_pos``, ``pred`` …) since the tags were computed from them.
+    """
+    from ...classifiers import load_classifier
+    from ...inputs import read_reviews_file
+    from ...render import csv_safe
+
+    out = Path(output_path)
+    if out.suffix.lower() not in (".csv", ".parquet", ".jsonl"):
+        raise ValueError(f"--output {out.name}: use a .csv, .parquet or .jsonl file name")
+    names = _check_names(names)
+    df = read_reviews_file(input_path)
+    frame = _file_frame(df)
+    wants_model = any(MODEL in REGISTRY[n].needs or REGISTRY[n].reads & set(MODEL_COLUMNS) for n in names)
+    if wants_model:
+        classifier = classifier or load_classifier(run_dir)
+        _score_frame(frame, classifier)
+    run = load_run(run_dir)
+    ctx = TagContext(frame, classifier, None, int(run.config.get("max_length", 256)), set(frame["id"]))
+    tags = compute_tags(ctx, names)
+    added = [c for c in frame.columns if c not in df.columns and c not in ("label", "rating")]
+    result = pd.concat([df, frame[added], tags.drop(columns=["id"])], axis=1)
+    if out.suffix.lower() == ".csv":  # formulas defused: the CSV is meant to be opened in a spreadsheet
+        atomic_write_text(out, csv_safe(result))
+    elif out.suffix.lower() == ".jsonl":
+        atomic_write_text(out, result.to_json(orient="records", lines=True, force_ascii=False))
+    else:
+        atomic_write_parquet(out, result)
+    return result

@@ -1,0 +1,143 @@
+"""Validate the rule-based tags against externally written data; writes the records the dashboard shows beside
+each tag (``pipeline/analysis/tags/validation.json``) and a dated copy under ``benchmarks/results/``.
+
+    python benchmarks/tag_validation.py [--challenge ../shared/data/challenge] [--imdb ../shared/data/imdb]
+
+- ``negation`` on the CheckList sentiment suite (Ribeiro et al. 2020, MIT): texts of the tests that negate a
+  sentiment word ("It was not a great company.", "I thought I would love that pilot, but I didn't.",
+  "I wouldn't say, given it's a Tuesday, that I recommend the crew.") are positives; texts with sentiment and no
+  negation ("Sentiment-laden words in context") and negated *neutral* words ("That isn't a British food.") are
+  negatives. Precision and recall of the tag.
+- ``contrast`` on the same suite: "used to, but now" texts (two sides of opposite sentiment, "I used to hate this
+  airline, but now I like it") are positives, "Sentiment-laden words in context" negatives. Some of the positives
+  carry no turn word ("I like this airline, I used to hate it."): the tag is meant to miss those, so recall is
+  also given on the positives that have one.
+- ``sarcasm_cues`` on the irony validation labels (``data/irony/imdb_train_irony_validation.csv``: 300 IMDB
+  train reviews drawn at random, labelled by reading): ROC-AUC of the cue score and precision/recall at its
+  threshold.
+CheckList's texts are short airline-domain templates, not movie reviews: the records say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.analysis.tags.base import VALIDATION_FILE
+from pipeline.analysis.tags.irony_fit import VALIDATION, auc_ci
+from pipeline.analysis.tags.lexical import contrast_score, negation_count, sarcasm_score
+from pipeline.text import clean_text
+
+ROOT = Path(__file__).resolve().parent.parent
+NEGATED = [
+    "simple negations: negative",
+    "simple negations: not negative",
+    "simple negations: I thought x was positive, but it was not (should be negative)",
+    "simple negations: I thought x was negative, but it was not (should be neutral or positive)",
+    "Hard: Negation of positive with neutral stuff in the middle (should be negative)",
+    "Hard: Negation of negative with neutral stuff in the middle (should be positive or neutral)",
+]
+NEGATED_NEUTRAL = [
+    "simple negations: not neutral is still neutral",
+    "negation of neutral with neutral in the middle, should still neutral",
+]
+PLAIN = ["Sentiment-laden words in context"]
+TURNS = ["used to, but now"]
+PER_TEST = 1000
+
+
+def _texts(cases: pd.DataFrame, tests: list[str], seed: int = 0) -> list[str]:
+    rows = cases[cases["test_name"].isin(tests) & (cases["variant"] == 0)]
+    rows = rows.groupby("test_name", group_keys=False).apply(
+        lambda g: g.sample(min(len(g), PER_TEST), random_state=seed)
+    )
+    return rows["text"].tolist()
+
+
+def _pr(flag_pos: np.ndarray, flag_neg: np.ndarray) -> dict:
+    tp, fp = int(flag_pos.sum()), int(flag_neg.sum())
+    return {
+        "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+        "recall": round(tp / len(flag_pos), 4),
+        "false_positive_rate": round(fp / len(flag_neg), 4),
+    }
+
+
+def checklist_records(challenge: Path) -> dict[str, list[dict]]:
+    d = challenge / "checklist_sentiment_ribeiro2020"
+    cases = pd.read_parquet(d / "cases.parquet")
+    today = date.today().isoformat()
+    neg_pos = _texts(cases, NEGATED)
+    neg_neg = _texts(cases, PLAIN + NEGATED_NEUTRAL)
+    fires = lambda fn, texts: np.array([fn(clean_text(t)) >= 1 for t in texts])
+    negation = {
+        "data": "CheckList sentiment suite (airline templates): negated sentiment vs plain sentiment and negated "
+        f"neutral words, ≤{PER_TEST} per test",
+        "n": len(neg_pos) + len(neg_neg),
+        "positives": len(neg_pos),
+        **_pr(fires(negation_count, neg_pos), fires(negation_count, neg_neg)),
+        "date": today,
+    }
+    turn_pos = _texts(cases, TURNS)
+    turn_neg = _texts(cases, PLAIN)
+    hit_pos = fires(contrast_score, turn_pos)
+    has_turn = np.array([any(w in t.lower() for w in (" but ", "although", "though", "however")) for t in turn_pos])
+    contrast = {
+        "data": "CheckList sentiment suite (airline templates): 'used to, but now' (opposite sentiment on two sides) "
+        f"vs plain sentiment, ≤{PER_TEST} per test",
+        "n": len(turn_pos) + len(turn_neg),
+        "positives": len(turn_pos),
+        **_pr(hit_pos, fires(contrast_score, turn_neg)),
+        "recall_where_a_turn_word_is_present": round(float(hit_pos[has_turn].mean()), 4),
+        "date": today,
+    }
+    return {"negation": [negation], "contrast": [contrast]}
+
+
+def cue_records(imdb: Path) -> dict[str, list[dict]]:
+    val = pd.read_csv(VALIDATION)
+    train = pd.read_parquet(imdb / "train.parquet", columns=["id", "text"]).set_index("id")["text"]
+    s = np.array([sarcasm_score(clean_text(train.loc[i])) for i in val["id"]])
+    y = val["ironic"].to_numpy()
+    auc, lo, hi = auc_ci(y, s)
+    hit = s >= 2
+    return {
+        "sarcasm_cues": [
+            {
+                "data": "IMDB train reviews, random draw labelled by reading (irony validation set)",
+                "n": len(y),
+                "positives": int(y.sum()),
+                "roc_auc": round(auc, 4),
+                "roc_auc_ci95": [round(lo, 4), round(hi, 4)],
+                "threshold": 2,
+                "precision": round(float(y[hit].mean()), 4) if hit.any() else None,
+                "recall": round(float(hit[y == 1].mean()), 4),
+                "date": date.today().isoformat(),
+            }
+        ]
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--challenge", default=str(ROOT.parent / "shared" / "data" / "challenge"))
+    ap.add_argument("--imdb", default=os.environ.get("IMDB_DATA", str(ROOT.parent / "shared" / "data" / "imdb")))
+    args = ap.parse_args()
+    records = json.loads(VALIDATION_FILE.read_text()) if VALIDATION_FILE.is_file() else {}
+    records.update(checklist_records(Path(args.challenge)))
+    records.update(cue_records(Path(args.imdb)))
+    VALIDATION_FILE.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n")
+    out = ROOT / "benchmarks" / "results" / f"tag-validation-{date.today().isoformat()}.json"
+    out.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n")
+    print(json.dumps(records, indent=1, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
