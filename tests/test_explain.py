@@ -232,3 +232,23 @@ def test_int8_scores_do_not_depend_on_what_was_scored_before(clf):
     np.testing.assert_array_equal(used(*batch(3, 24)), fresh)
     rows = np.concatenate([Int8Scorer(blob)(*(a[i : i + 1] for a in batch(3, 24))) for i in range(3)])
     np.testing.assert_allclose(rows, fresh, atol=1e-6)  # a row's logits do not depend on its batch
+
+
+def test_default_shap_is_the_benchmarked_default(synthetic_run):
+    """Issue #17: the README's default SHAP row is benchmarks/attributions.py's ``default`` variant, which passes no
+    settings, so it and ``Explainer.from_run(run, method="shap")`` both take the registry's defaults (one source);
+    the literal pins what the README measured: changing the default means re-running the benchmark."""
+    from benchmarks.attributions import DEFAULT_SHAP_SPEC, shap_explainer, shap_overrides, variant_name
+    from pipeline.analysis.explain import METHODS
+
+    assert shap_overrides(DEFAULT_SHAP_SPEC) == {}
+    api = Explainer.from_run(synthetic_run, method="shap")
+    bench = shap_explainer(synthetic_run, DEFAULT_SHAP_SPEC)
+    assert api.clf is not bench.clf  # the benchmark loads its own classifier, like a user's from_run
+    text = synthetic_reviews(1, 5)["text"][0]
+    [a], [b] = api([text]), bench([text])
+    benchmarked = {"max_evals": 1000, "batch_size": 64, "precision": "int8"}  # the README's "(default)" row
+    assert a.settings == b.settings == METHODS["shap"].defaults(api.clf.capabilities) == benchmarked
+    assert variant_name(DEFAULT_SHAP_SPEC, b.settings) == "shap_1000_int8"
+    assert (a.method, a.units, b.units) == ("shap", "probability", "probability")
+    assert a.tokens == b.tokens and a.scores == b.scores  # two objects, same answer (history-independent int8)
