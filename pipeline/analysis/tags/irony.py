@@ -167,12 +167,12 @@ def score_texts(texts: list[str], polarity, model: dict | None = None) -> pd.Dat
 
 def embed(texts: list[str]) -> np.ndarray:
     """Sentence embeddings from the packaged MiniLM (TensorFlow stays inside the transformer package), with a
-    progress bar: ~10 reviews/s on 2 cores."""
+    progress bar (≈ 10 reviews/s on 2 cores)."""
     from tqdm.auto import tqdm
 
     from ...classifiers.transformer.embed import shared_encoder
 
-    with tqdm(total=len(texts), desc="irony: encoding", unit="review", leave=False, mininterval=2.0) as bar:
+    with tqdm(total=len(texts), desc="irony: encoding", unit="sentence", leave=False, mininterval=2.0) as bar:
         return shared_encoder().encode(texts, progress=lambda done: bar.update(done - bar.n))
 
 
