@@ -16,6 +16,7 @@ import streamlit as st
 from pipeline import runs
 from pipeline.classifiers import load_classifier
 from pipeline.render import md_escape as md
+from pipeline.text import clean_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -179,5 +180,5 @@ def label_issues(run: runs.Run) -> pd.DataFrame | None:
     flagged = tags[tags["label_issue"].fillna(False).astype(bool)][["id", "label_issue_quality"]]
     cols = ["id", "label", "rating", "prob_pos", "text"]
     out = flagged.merge(run.predictions[cols], on="id").rename(columns={"label_issue_quality": "label_quality"})
-    out["text"] = out["text"].str.slice(0, 300)
+    out["text"] = out["text"].map(lambda t: clean_text(t)[:300])
     return out.sort_values("label_quality")[["id", "label_quality", "label", "rating", "prob_pos", "text"]]

@@ -78,6 +78,9 @@ else:
             "lift_hi": st.column_config.NumberColumn(format="%.2f"),
         },
     )
+    with st.expander("How far to trust each tag: validation records"):
+        for t in show["tag"]:
+            st.markdown(f"**{t}**: {state.md(validation_summary(records.get(t, [])))}")
     tag = st.selectbox("Open the errors of a tag", show["tag"].tolist(), index=None, placeholder="choose a tag…")
     if tag:
         st.query_params["tag"] = tag
