@@ -6,17 +6,18 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import state
+from dashboard import analysis_ui, state
 
 st.title("Error tags & behavioral tests")
 run = state.current_run()
 if run is None:
     st.stop()
+analysis_ui.offer_missing_analysis(run, key="behavior")
 
 st.subheader("Where the model fails, by tag")
 stats = (run.tag_stats or {}).get("tags")
 if not stats:
-    st.info("This run has no error tags yet. Add them with:")
+    st.info("This run has no error tags yet: **Compute missing analysis** above adds them, or the command line:")
     st.code(f"python -m pipeline tag --run {shlex.quote(run.info.name)}", language="bash")
 else:
     df = pd.DataFrame(stats).dropna(subset=["lift"]).sort_values("lift")
@@ -63,7 +64,7 @@ else:
 st.subheader("Behavioral tests")
 beh = run.behavior
 if not beh:
-    st.info("No behavioral test results in this run. Run them with:")
+    st.info("No behavioral test results in this run: **Compute missing analysis** above runs them, or:")
     st.code(f"python -m pipeline behave --run {shlex.quote(run.info.name)}", language="bash")
 else:
     rows = [

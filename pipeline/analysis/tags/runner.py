@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +24,14 @@ def run_tags(
     seed: int = 0,
     data: str | None = None,
     classifier=None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Compute tags for a run and write ``tags.parquet`` + ``tags.json`` atomically.
 
     ``names``: a subset of :data:`REGISTRY` (default all). Model-based tags score a seeded sample of at most
     ``sample`` reviews. The run's classifier is loaded only when a chosen tag needs it; a tag whose needs it
-    cannot meet (e.g. word-pieces on the TF-IDF baseline) is skipped with a log line.
+    cannot meet (e.g. word-pieces on the TF-IDF baseline) is skipped with a log line. ``classifier``: the
+    run's, when already loaded. ``progress(done, total)`` is called after each tag.
     """
     from ...classifiers import load_classifier
     from ...data import load_raw
@@ -51,13 +54,15 @@ def run_tags(
     sample_ids = set(preds["id"].to_numpy()[rng.permutation(len(preds))[:sample]])
     ctx = TagContext(preds, classifier, train_texts, int(run.config.get("max_length", 256)), sample_ids)
     cols = [preds[["id"]]]
-    for n in names:
+    for i, n in enumerate(names, 1):
         missing = REGISTRY[n].unmet_needs(classifier)
         if missing:
             log.info("tag %s skipped: this run's classifier lacks %s", n, ", ".join(sorted(missing)))
-            continue
-        log.info("tag %s", n)
-        cols.append(REGISTRY[n]().detect(ctx).reset_index(drop=True))
+        else:
+            log.info("tag %s", n)
+            cols.append(REGISTRY[n]().detect(ctx).reset_index(drop=True))
+        if progress is not None:
+            progress(i, len(names))
     tags = pd.concat(cols, axis=1)
     for n in names:
         if n in tags and tags[n].notna().all():
