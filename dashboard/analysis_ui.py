@@ -20,6 +20,7 @@ from pipeline.analysis.run_analysis import STEP_LABELS, STEP_UNITS, AnalysisResu
 from pipeline.render import md_escape as md
 
 POLL_SECONDS = 1.0
+SHOW_DONE_SECONDS = 600  # how long a finished job's summary stays on the pages
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Job:
     result: AnalysisResult | None = None
     failure: str | None = None
     finished: bool = False
+    finished_at: float = 0.0
 
     def progress(self, step: str, done: int, total: int) -> None:
         self.step, self.done, self.total = step, done, total
@@ -52,6 +54,7 @@ def _work(job: Job, clf) -> None:
     except Exception as exc:  # noqa: BLE001 — reported on the page; the run folder is left valid
         job.failure = f"{type(exc).__name__}: {exc}"
     finally:
+        job.finished_at = time.time()
         job.finished = True
 
 
@@ -74,10 +77,12 @@ def _describe(steps: list[str]) -> str:
 
 def offer_missing_analysis(run, key: str) -> None:
     """One button computing every missing part of the run's analysis, or the progress of the job doing it."""
-    _job_panel(str(run.path), key)
     job = _jobs()[0].get(str(run.path))
     if job is not None and not job.finished:
+        _running(str(run.path))
         return
+    if job is not None:
+        _finished(job)
     missing = missing_steps(run)
     if not missing:
         return
@@ -93,31 +98,28 @@ def offer_missing_analysis(run, key: str) -> None:
 
 
 @st.fragment(run_every=POLL_SECONDS)
-def _job_panel(run_path: str, key: str) -> None:
+def _running(run_path: str) -> None:
+    """Progress of the running job, refreshed every second on its own; the whole page reruns when it ends."""
     job = _jobs()[0].get(run_path)
-    if job is None:
-        return
-    seen = st.session_state.setdefault("analysis_jobs_seen", set())
-    if not job.finished:
-        with st.status(f"Computing {md(_describe(job.steps))}…", expanded=True):
-            if job.step is not None:
-                frac = job.done / job.total if job.total else 0.0
-                st.progress(
-                    min(frac, 1.0),
-                    text=f"{STEP_LABELS[job.step]}: {job.done} of {job.total} {STEP_UNITS[job.step]}s",
-                )
-            st.caption(f"started {time.time() - job.started:.0f} s ago; you can keep using the dashboard")
-        return
-    if (job.run_path, job.started) not in seen:  # finished since this session last looked: show the new files
-        seen.add((job.run_path, job.started))
-        state.forget_run(run_path)
+    if job is None or job.finished:
+        state.forget_run(run_path)  # the new files: read them now, not at the next change
         st.rerun()
+    # (not a `with` block: leaving one would mark the status complete)
+    box = st.status(f"Computing {md(_describe(job.steps))}…", expanded=True, state="running")
+    if job.step is not None:
+        frac = job.done / job.total if job.total else 0.0
+        box.progress(min(frac, 1.0), text=f"{STEP_LABELS[job.step]}: {job.done} of {job.total} {STEP_UNITS[job.step]}s")
+    box.caption(f"started {time.time() - job.started:.0f} s ago; you can keep using the dashboard")
+
+
+def _finished(job: Job) -> None:
+    """A failure until the analysis is retried; a success for a few minutes after it."""
     res = job.result
     if job.failure or (res is not None and res.errors):
         with st.status("The analysis failed", state="error", expanded=True):
             st.write(md(job.failure or "; ".join(f"{STEP_LABELS[s]}: {m}" for s, m in res.errors.items())))
             st.caption("What was written before the failure is kept; the button below retries what is missing.")
-    elif res is not None:
+    elif res is not None and time.time() - job.finished_at < SHOW_DONE_SECONDS:
         with st.status("Analysis computed", state="complete", expanded=False):
             for line in res.summary_lines():
                 st.caption(md(line))

@@ -138,15 +138,16 @@ def _after_scoring(run_dir: Path, clf, challenge: bool, analysis: bool) -> int:
     (tags, behavioural tests, explanations), their wall times added to run.json's timings. The run is already
     complete: nothing here fails it."""
     timings = {}
-    if challenge:
-        timings.update(_challenge_after_run(run_dir, clf))
     try:
+        if challenge:
+            timings.update(_challenge_after_run(run_dir, clf))
         if analysis:
             timings.update(_analysis_after_run(run_dir, clf))
     except KeyboardInterrupt:
         print(
-            f"\nanalysis interrupted; run {run_dir.name!r} is complete. Compute what is missing with the dashboard's "
-            "'Compute missing analysis' button, or python -m pipeline tag / behave / explain --run " + run_dir.name,
+            f"\ninterrupted; run {run_dir.name!r} is complete. Compute the missing analysis with the dashboard's "
+            "'Compute missing analysis' button, or python -m pipeline challenge / tag / behave / explain --run "
+            + run_dir.name,
             file=sys.stderr,
         )
         return 130

@@ -167,12 +167,16 @@ def test_compute_missing_analysis_button(imdb_run, tmp_path, monkeypatch):
     [button] = [b for b in at.button if b.label == "Compute missing analysis"]
     button.click().run()
     assert not at.exception, [e.value for e in at.exception]
+    running = lambda: [s for s in at.status if s.label.startswith("Computing")]
+    assert running() and running()[0].state == "running"  # progress in st.status while the page renders on
+    assert {"Behavioral tests", "Try your own case"} <= {s.value for s in at.subheader}  # the rest of the page
     deadline = time.time() + 300
-    while any("no error tags yet" in i.value for i in at.info) and time.time() < deadline:
+    while running() and time.time() < deadline:
         assert not [b for b in at.button if b.label == "Compute missing analysis"]  # one job, no second button
         time.sleep(2)
         at.run()
         assert not at.exception, [e.value for e in at.exception]
+    assert any(s.label == "Analysis computed" and s.state == "complete" for s in at.status)
     for f in (R.TAGS, R.TAG_STATS, R.BEHAVIOR, R.EXPLANATIONS):
         assert (run_dir / f).is_file(), f
     assert not any("no error tags yet" in i.value for i in at.info)
