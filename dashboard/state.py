@@ -72,10 +72,26 @@ def _load(path: str, stamp: float) -> runs.Run:
     return run
 
 
+def forget_run(path: str | Path) -> None:
+    """Drop the cached data of the run at ``path`` (after files were written into it), so the next read shows
+    them. The model cache is keyed on the model's files only and stays."""
+    stamp = _loaded_stamps.pop(str(path), None)
+    if stamp is None:
+        _load.clear()
+    else:
+        _load.clear(str(path), stamp)
+
+
+_loaded_stamps: dict[str, float] = {}  # run folder → stamp of its data last read through load()
+
+
 def load(info: runs.RunInfo) -> runs.Run | None:
     """The run, or ``None`` after showing why it cannot be read (e.g. deleted while the app was open)."""
     try:
-        return _load(str(info.path), _stamp(info.path))
+        stamp = _stamp(info.path)
+        run = _load(str(info.path), stamp)
+        _loaded_stamps[str(info.path)] = stamp
+        return run
     except (runs.RunError, OSError) as exc:
         st.error(
             f"Cannot read run **{md(info.name)}**: {md(exc)}. Pick another run in the sidebar, or recreate it "

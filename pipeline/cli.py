@@ -136,22 +136,78 @@ def cmd_run(args) -> int:
             clf, splits, cfg, writer, kind="fine-tuned", timings=timings, extra=info, calibrate=cfg.calibrate
         )
     )
-    if not args.no_challenge:
-        _challenge_after_run(writer.final, clf)
+    return _after_scoring(writer.final, clf, challenge=not args.no_challenge, analysis=not args.no_analysis)
+
+
+def _after_scoring(run_dir: Path, clf, challenge: bool, analysis: bool) -> int:
+    """What ``run`` and ``evaluate`` do once the run folder is published: the challenge sets, then the analysis
+    (tags, behavioural tests, explanations), their wall times added to run.json's timings. The run is already
+    complete: nothing here fails it."""
+    timings = {}
+    try:
+        if challenge:
+            timings.update(_challenge_after_run(run_dir, clf))
+        if analysis:
+            timings.update(_analysis_after_run(run_dir, clf))
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted; run {run_dir.name!r} is complete. Compute the missing analysis with the dashboard's "
+            "'Compute missing analysis' button, or python -m pipeline challenge / tag / behave / explain --run "
+            + run_dir.name,
+            file=sys.stderr,
+        )
+        return 130
+    finally:
+        _record_timings(run_dir, timings)
     return 0
 
 
-def _challenge_after_run(run_dir: Path, clf) -> None:
+def _record_timings(run_dir: Path, timings: dict) -> None:
+    from .analysis.run_analysis import record_timings
+
+    try:
+        record_timings(run_dir, timings)
+    except (PipelineError, OSError) as exc:
+        log.warning("could not add the analysis timings to run.json: %s", exc)
+
+
+def _challenge_after_run(run_dir: Path, clf) -> dict:
     """The challenge sets as part of ``run``'s default analysis: where their data is, never failing the run."""
     from .analysis.challenge import default_data_dir, run_challenge, summary_lines
 
     if not default_data_dir().is_dir():
         log.info("challenge sets skipped: no data at %s (set CHALLENGE_DATA)", default_data_dir())
-        return
+        return {}
+    t0 = time.perf_counter()
     try:
         print("\n".join(summary_lines(run_challenge(run_dir, classifier=clf))))
     except PipelineError as exc:
         log.warning("challenge sets skipped: %s", exc)
+        return {}
+    return {"challenge": {"seconds": round(time.perf_counter() - t0, 2)}}
+
+
+def _analysis_after_run(run_dir: Path, clf) -> dict:
+    """Tags, behavioural tests and precomputed explanations (:func:`~pipeline.analysis.run_analysis.analyse_run`)
+    with the classifier just used; a failing step is reported on stderr and leaves the run valid."""
+    from .analysis.run_analysis import analyse_run
+
+    try:
+        res = analyse_run(run_dir, classifier=clf)
+    except Exception as exc:  # noqa: BLE001 — the run is published and valid whatever the analysis does
+        res = None
+        failure = f"{type(exc).__name__}: {exc}"
+    else:
+        failure = "; ".join(f"{step}: {msg}" for step, msg in res.errors.items())
+        print("analysis: " + (" · ".join(res.summary_lines()) or "nothing missing"))
+    if failure:
+        print(
+            f"warning: analysis failed ({failure}). Run {run_dir.name!r} is complete and valid; compute what is "
+            "missing with the dashboard's 'Compute missing analysis' button, or python -m pipeline "
+            f"tag / behave / explain --run {run_dir.name} (add -v for the traceback)",
+            file=sys.stderr,
+        )
+    return res.timings if res is not None else {}
 
 
 def cmd_train(args) -> int:
@@ -205,7 +261,7 @@ def cmd_evaluate(args) -> int:
             calibrate=cfg.calibrate,
         )
     )
-    return 0
+    return _after_scoring(writer.final, clf, challenge=False, analysis=not args.no_analysis)
 
 
 def cmd_baseline(args) -> int:
@@ -347,6 +403,15 @@ def _run_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models-dir", dest="models_dir")
 
 
+def _no_analysis_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-analysis",
+        action="store_true",
+        help="skip the analysis at the end (error tags, behavioural tests, SHAP explanations of the most "
+        "confident errors and a sample of correct predictions)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .analysis.challenge.defaults import DEFAULT_MAX_PER_TEST as CHALLENGE_MAX  # no pandas
     from .analysis.explain import DEFAULT_METHOD, METHODS
@@ -363,6 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(r)
     r.add_argument("--resume", action="store_true", help="continue an interrupted run (give its --name)")
     r.add_argument("--no-challenge", action="store_true", help="skip scoring the challenge sets at the end")
+    _no_analysis_arg(r)
     r.set_defaults(func=cmd_run)
 
     t = sub.add_parser("train", help="fine-tune only; writes a model folder for `evaluate`")
@@ -373,6 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="score an existing model (hub name or folder), no training")
     _add_config_args(e, with_preset=False)
+    _no_analysis_arg(e)
     e.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("predict", help="score a CSV/Parquet/JSONL/TXT file of reviews with a run's model")

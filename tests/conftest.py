@@ -60,7 +60,8 @@ def models_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def imdb_run(models_dir, imdb_dir) -> Path:
-    """A complete run: tiny random BERT trained 3 epochs on 1,500 IMDB reviews (~73 % on 300 test), 64 tokens."""
+    """A complete run: tiny random BERT trained 3 epochs on 1,500 IMDB reviews (~73 % on 300 test), 64 tokens;
+    built with everything ``run`` does by default (challenge sets, then tags, behavioural tests, explanations)."""
     from pipeline.cli import main
 
     rc = main(
@@ -147,6 +148,7 @@ def synthetic_run(tmp_path_factory, synthetic_dir) -> Path:
             "--name",
             "synthetic",
             "--no-challenge",
+            "--no-analysis",  # tests of the analysis use imdb_run, built with it
             "--models-dir",
             str(out),
             "--set",

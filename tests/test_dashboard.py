@@ -1,6 +1,7 @@
 """Every dashboard page through streamlit's AppTest against fixture runs (tiny BERT + TF-IDF baseline)."""
 
 import shutil
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -143,3 +144,45 @@ def test_cell_control_lists_exactly_that_cell(app):
     assert any(c.value.startswith(f"**FN** at threshold 0.50: {fn:,} reviews") for c in app.caption)
     table = app.dataframe[0].value
     assert len(table) == min(fn, 500) and (table["label"] == 1).all() and (table["prob_pos"] < 0.5).all()
+
+
+def test_compute_missing_analysis_button(imdb_run, tmp_path, monkeypatch):
+    """A run without tags / behaviour / explanations: one button computes them in the background (progress in
+    st.status), writes them into the run, and the page then shows the tags."""
+    import time
+
+    from pipeline import runs as R
+
+    root = tmp_path / "models"
+    run_dir = Path(
+        shutil.copytree(
+            imdb_run, root / "bare", ignore=shutil.ignore_patterns(R.TAGS, R.TAG_STATS, R.BEHAVIOR, R.EXPLANATIONS)
+        )
+    )
+    monkeypatch.setenv("MODELS_DIR", str(root))
+    at = AppTest.from_file(HOME, default_timeout=180)
+    at.run()
+    _page(at, "behavior")
+    assert any("no error tags yet" in i.value for i in at.info)
+    [button] = [b for b in at.button if b.label == "Compute missing analysis"]
+    button.click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    running = lambda: [s for s in at.status if s.label.startswith("Computing")]
+    assert running() and running()[0].state == "running"  # progress in st.status while the page renders on
+    assert {"Behavioral tests", "Try your own case"} <= {s.value for s in at.subheader}  # the rest of the page
+    deadline = time.time() + 300
+    while running() and time.time() < deadline:
+        assert not [b for b in at.button if b.label == "Compute missing analysis"]  # one job, no second button
+        time.sleep(2)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    assert any(s.label == "Analysis computed" and s.state == "complete" for s in at.status)
+    for f in (R.TAGS, R.TAG_STATS, R.BEHAVIOR, R.EXPLANATIONS):
+        assert (run_dir / f).is_file(), f
+    assert not any("no error tags yet" in i.value for i in at.info)
+    assert any("Where the model fails" in s.value for s in at.subheader)
+    shown_tags = set(at.dataframe[0].value["tag"])  # the lift table
+    assert {"negation", "contrast"} <= shown_tags
+    assert not [b for b in at.button if b.label == "Compute missing analysis"]  # nothing missing any more
+    _page(at, "errors")  # the error page now has the tag filter instead of the hint
+    assert any(m.label.startswith("Error tags") for m in at.multiselect)

@@ -115,12 +115,16 @@ def test_evaluate_existing_model_folder(imdb_run, imdb_dir, models_dir):
             "eval-fixture",
             "--models-dir",
             str(models_dir),
+            "--no-analysis",
         ]
     )
     assert rc == 0
     run = R.load_run(models_dir / "eval-fixture")
     assert run.run_json["kind"] == "evaluated" and len(run.predictions) == 200
     assert run.metrics["overall"]["n"] == 200
+    # --no-analysis: no tags, behavioural tests or explanations, no analysis timings
+    assert run.tags is None and run.tag_stats is None and run.behavior is None and run.explanations is None
+    assert not {"tag", "behave", "explain"} & set(run.run_json["timings"])
 
 
 def test_predict_scores_a_file(imdb_run, tmp_path, capsys):
@@ -300,6 +304,7 @@ def test_train_then_evaluate(imdb_dir, tmp_path):
                 "ev",
                 "--models-dir",
                 str(tmp_path),
+                "--no-analysis",
             ]
         )
         == 0
@@ -349,6 +354,7 @@ def test_seed_preset_runs_on_a_bert_base_shaped_checkpoint(imdb_dir, tmp_path):
             "--set",
             "int8_copy=false",  # converting bert-base to int8 alone takes ~95 s; the int8 path is tested on MiniLM
             "--no-challenge",  # ~7k challenge texts through bert-base would add minutes; tested on the tiny model
+            "--no-analysis",  # SHAP through bert-base would add minutes; tested on the tiny model
         ]
     )
     assert rc == 0

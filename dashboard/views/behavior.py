@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from dashboard import state
+from dashboard import analysis_ui, state
 from pipeline.analysis.tags import REGISTRY as TAGS
 from pipeline.analysis.tags.base import validation_records
 
@@ -14,6 +14,7 @@ st.title("Error tags & behavioral tests")
 run = state.current_run()
 if run is None:
     st.stop()
+analysis_ui.offer_missing_analysis(run, key="behavior")
 
 
 def validation_summary(recs: list[dict]) -> str:
@@ -35,7 +36,7 @@ def validation_summary(recs: list[dict]) -> str:
 st.subheader("Where the model fails, by tag")
 stats = (run.tag_stats or {}).get("tags")
 if not stats:
-    st.info("This run has no error tags yet. Add them with:")
+    st.info("This run has no error tags yet: **Compute missing analysis** above adds them, or the command line:")
     st.code(f"python -m pipeline tag --run {shlex.quote(run.info.name)}", language="bash")
 else:
     # tags defined on disagreement with the label (label issues, the old suspected_label_noise) are never ranked
@@ -111,7 +112,7 @@ else:
 st.subheader("Behavioral tests")
 beh = run.behavior
 if not beh:
-    st.info("No behavioral test results in this run. Run them with:")
+    st.info("No behavioral test results in this run: **Compute missing analysis** above runs them, or:")
     st.code(f"python -m pipeline behave --run {shlex.quote(run.info.name)}", language="bash")
 else:
     rows = [

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from dashboard import explain_ui, state
+from dashboard import analysis_ui, explain_ui, state
 from pipeline.analysis.explain import wrong_side_tokens
 from pipeline.analysis.tags import REGISTRY as TAGS
 from pipeline.render import csv_safe, safe_review_html
@@ -13,6 +13,7 @@ st.title("Error analysis")
 run = state.current_run()
 if run is None:
     st.stop()
+analysis_ui.offer_missing_analysis(run, key="errors")
 preds = run.predictions
 errors = preds[~preds["correct"]]
 tags = state.tags_frame(run)
@@ -43,7 +44,10 @@ with st.container(border=True):
         )
     else:
         chosen_tags = []
-        g[1].caption("No error tags in this run yet: `python -m pipeline tag --run RUN` adds them.")
+        g[1].caption(
+            "No error tags in this run yet: **Compute missing analysis** above or `python -m pipeline tag --run RUN` "
+            "adds them."
+        )
 
 view = errors[
     errors["error_type"].isin(kinds) & errors["confidence"].between(*conf) & errors["n_tokens"].between(*length)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -31,6 +32,7 @@ NEUTRAL = [
     "The running time is about two hours.",
 ]
 POS_END, NEG_END = "Overall, I absolutely loved it.", "Overall, I absolutely hated it."
+N_TESTS = 8  # tests run by run_behavior (the total its progress reports count towards)
 
 
 def mft_clear() -> list[tuple[str, int]]:
@@ -66,17 +68,37 @@ def swap_names(text: str) -> str | None:
 
 
 def run_behavior(
-    classifier, reviews: pd.DataFrame, n: int = 100, seed: int = 0, tolerance: float = 0.1, worst: int = 5
+    classifier,
+    reviews: pd.DataFrame,
+    n: int = 100,
+    seed: int = 0,
+    tolerance: float = 0.1,
+    worst: int = 5,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Run all tests; ``reviews`` are real test reviews (columns ``text``) used for INV/DIR."""
+    """Run all tests; ``reviews`` are real test reviews (columns ``text``) used for INV/DIR, a seeded sample
+    of ``n`` (default 100). ``progress(done, N_TESTS)`` is called after each test."""
     rng = random.Random(seed)
     sample = reviews.sample(min(n, len(reviews)), random_state=seed)["text"].tolist()
-    tests = []
+    tests: list[dict] = []
+    seen: dict[str, float] = {}
+
+    def score(texts: list[str]) -> np.ndarray:
+        """P(positive) per text, each distinct text scored once (the INV/DIR tests share their originals)."""
+        new = list(dict.fromkeys(t for t in texts if t not in seen))
+        if new:
+            seen.update(zip(new, classifier.prob_positive(new).tolist()))
+        return np.array([seen[t] for t in texts], dtype=float)
+
+    def add(test: dict) -> None:
+        tests.append(test)
+        if progress is not None:
+            progress(len(tests), N_TESTS)
 
     def mft(name, desc, cases):
         texts = [c[0] for c in cases]
         want = np.array([c[1] for c in cases])
-        p = classifier.prob_positive(texts)
+        p = score(texts)
         fail = (p >= 0.5).astype(int) != want
         order = np.argsort(-np.abs(p - want))
         ex = [
@@ -84,7 +106,7 @@ def run_behavior(
             for i in order
             if fail[i]
         ][:worst]
-        tests.append(
+        add(
             {
                 "name": name,
                 "type": "MFT",
@@ -98,7 +120,7 @@ def run_behavior(
 
     def paired(name, kind, desc, pairs, check):
         if not pairs:
-            tests.append(
+            add(
                 {
                     "name": name,
                     "type": kind,
@@ -110,8 +132,8 @@ def run_behavior(
                 }
             )
             return
-        a = classifier.prob_positive([x for x, _ in pairs])
-        b = classifier.prob_positive([y for _, y in pairs])
+        a = score([x for x, _ in pairs])
+        b = score([y for _, y in pairs])
         fail, badness = check(a, b)
         order = np.argsort(-badness)
         ex = [
@@ -124,7 +146,7 @@ def run_behavior(
             for i in order
             if fail[i]
         ][:worst]
-        tests.append(
+        add(
             {
                 "name": name,
                 "type": kind,
@@ -183,8 +205,9 @@ def run_behavior(
     return {"seed": seed, "sample": len(sample), "tolerance": tolerance, "tests": tests}
 
 
-def behave_run(run_dir, n: int = 100, classifier=None) -> dict:
-    """Run the tests on a run's classifier and write ``behavior.json`` into the run (atomically)."""
+def behave_run(run_dir, n: int = 100, classifier=None, progress: Callable[[int, int], None] | None = None) -> dict:
+    """Run the tests on a run's classifier (loaded here unless given) and write ``behavior.json`` into the
+    run (atomically, under the run lock). ``progress(done, total)`` after each test."""
     from pathlib import Path
 
     from ..atomic import atomic_write_json, run_lock
@@ -193,7 +216,9 @@ def behave_run(run_dir, n: int = 100, classifier=None) -> dict:
 
     r = load_run(run_dir)
     fits = r.predictions[~r.predictions["truncated"]]  # variants of a review the model reads whole
-    res = run_behavior(classifier or load_classifier(run_dir), fits if len(fits) >= 20 else r.predictions, n)
+    res = run_behavior(
+        classifier or load_classifier(run_dir), fits if len(fits) >= 20 else r.predictions, n, progress=progress
+    )
     with run_lock(Path(run_dir), "writing behavioural tests into"):
         atomic_write_json(Path(run_dir) / BEHAVIOR, res)
     return res

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,30 @@ from .explainer import DEFAULT_METHOD, Explainer
 log = logging.getLogger(__name__)
 
 
+def select_reviews(preds: pd.DataFrame, errors: int = 200, correct: int = 50, seed: int = 0) -> pd.DataFrame:
+    """The reviews to explain: the ``errors`` most confident errors, then ``correct`` correct predictions
+    sampled with ``seed`` (the same rows for the same predictions)."""
+    wrong = preds[~preds["correct"]].sort_values("confidence", ascending=False).head(errors)
+    right = preds[preds["correct"]]
+    right = right.sample(min(correct, len(right)), random_state=seed) if correct else right.head(0)
+    return pd.concat([wrong, right])
+
+
+def unexplained(
+    preds: pd.DataFrame,
+    explanations: pd.DataFrame | None,
+    method: str = DEFAULT_METHOD,
+    errors: int = 200,
+    correct: int = 50,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The rows of :func:`select_reviews` not yet explained with ``method``."""
+    todo = select_reviews(preds, errors, correct, seed)
+    if explanations is None or explanations.empty or "method" not in explanations:
+        return todo
+    return todo[~todo["id"].isin(set(explanations.loc[explanations["method"] == method, "id"]))]
+
+
 def precompute(
     run_dir: str | Path,
     method: str = DEFAULT_METHOD,
@@ -23,25 +48,27 @@ def precompute(
     correct: int = 50,
     seed: int = 0,
     flush_every: int = 10,
+    classifier=None,
+    progress: Callable[[int, int], None] | None = None,
     **settings,
 ) -> Path:
-    """Explain the ``errors`` most confident errors plus ``correct`` random correct predictions and write
-    ``explanations.parquet`` into the run. Resumable: ids already explained with this method are skipped,
-    rows of other methods are kept, and the file is rewritten atomically every ``flush_every`` reviews."""
+    """Explain the ``errors`` most confident errors plus ``correct`` random correct predictions (defaults 200
+    and 50, sampled with ``seed`` 0) and write ``explanations.parquet`` into the run. Resumable: ids already
+    explained with this method are skipped, rows of other methods are kept, and the file is rewritten
+    atomically every ``flush_every`` reviews (default 10). ``classifier``: the run's, when already loaded
+    (default: loaded here). ``progress(done, total)`` after each review (default: a tqdm bar)."""
     with run_lock(Path(run_dir), "explaining"):
         run = load_run(run_dir)
-        preds = run.predictions
-        wrong = preds[~preds["correct"]].sort_values("confidence", ascending=False).head(errors)
-        right = preds[preds["correct"]]
-        right = right.sample(min(correct, len(right)), random_state=seed) if correct else right.head(0)
-        todo = pd.concat([wrong, right])
+        todo = unexplained(run.predictions, run.explanations, method, errors, correct, seed)
         out_path = Path(run_dir) / EXPLANATIONS
         done = run.explanations if run.explanations is not None else pd.DataFrame()
-        if not done.empty:  # keep every stored row (other methods' too); skip ids done with this method
-            todo = todo[~todo["id"].isin(set(done.loc[done["method"] == method, "id"]))]
-        rows = done.to_dict("records") if not done.empty else []
-        explainer = Explainer.from_run(run_dir, method, **settings)
-        with tqdm(total=len(todo), desc=f"explain ({method})", unit="review") as bar:
+        rows = done.to_dict("records") if not done.empty else []  # every stored row, other methods' too
+        if classifier is None:
+            explainer = Explainer.from_run(run_dir, method, **settings)
+        else:
+            explainer = Explainer(classifier, method, **settings)
+        bar = tqdm(total=len(todo), desc=f"explain ({method})", unit="review", disable=progress is not None)
+        with bar:
             for i, (_, r) in enumerate(todo.iterrows(), 1):
                 a = explainer([r["text"]])[0]
                 rows.append(
@@ -65,6 +92,8 @@ def precompute(
                 bar.update(1)
                 if i % flush_every == 0 or i == len(todo):
                     atomic_write_parquet(out_path, pd.DataFrame(rows))
+                if progress is not None:
+                    progress(i, len(todo))
         if not rows:
             log.info("nothing to explain in %s", run_dir)
     return out_path
