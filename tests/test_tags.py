@@ -257,6 +257,11 @@ def test_tag_any_reviews_file(imdb_run, tmp_path):
     assert back["label_issue"].notna().all() and back["label_issue_quality"].between(0, 1).all()
     assert not back["text"][3].startswith("=")
 
+    # tagging the tagged file again keeps the earlier columns, renamed, and adds fresh ones
+    main(["tag", "--run", str(imdb_run), "--input", str(tmp_path / "o.csv"), "--output", str(tmp_path / "again.csv")])
+    again = pd.read_csv(tmp_path / "again.csv")
+    assert {"irony", "irony_input", "prob_pos", "prob_pos_input"} <= set(again.columns) and len(again) == 4
+
 
 def test_text_only_tags_on_a_file_need_no_model(imdb_run, tmp_path):
     import shutil

@@ -191,8 +191,13 @@ def tag_file(
     run = load_run(run_dir)
     ctx = TagContext(frame, classifier, None, int(run.config.get("max_length", 256)), set(frame["id"]))
     tags = compute_tags(ctx, names)
-    added = [c for c in frame.columns if c not in df.columns and c not in ("label", "rating")]
-    result = pd.concat([df, frame[added], tags.drop(columns=["id"])], axis=1)
+    added = [c for c in frame.columns if c not in ("id", "text", "label", "rating")]  # what scoring added
+    new = pd.concat([frame[added], tags.drop(columns=["id"])], axis=1)
+    # an input column named like one we add (a file tagged before, say) is kept, renamed, never overwritten
+    clash = {c: f"{c}_input" for c in df.columns if c in new.columns}
+    if clash:
+        log.warning("input columns renamed to keep them: %s", ", ".join(f"{a} → {b}" for a, b in clash.items()))
+    result = pd.concat([df.rename(columns=clash), new], axis=1)
     if out.suffix.lower() == ".csv":  # formulas defused: the CSV is meant to be opened in a spreadsheet
         atomic_write_text(out, csv_safe(result))
     elif out.suffix.lower() == ".jsonl":
