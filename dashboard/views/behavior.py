@@ -55,7 +55,11 @@ else:
             customdata=df[["support", "error_rate", "description"]],
             hovertemplate="%{y}: lift %{x:.2f}<br>support %{customdata[0]}, error rate %{customdata[1]:.1%}"
             "<br>%{customdata[2]}<extra></extra>",
-            marker_color=["#dc2626" if v > 1 else "#2563eb" for v in df["lift"]],
+            # red / blue only where the 95 % interval excludes 1: a tag that does not separate errors stays grey
+            marker_color=[
+                "#dc2626" if lo > 1 else "#2563eb" if hi < 1 else "#9ca3af"
+                for lo, hi in zip(df["lift_lo"], df["lift_hi"])
+            ],
         )
     )
     fig.add_vline(x=1.0, line_dash="dot", annotation_text="average")
