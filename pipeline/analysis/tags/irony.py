@@ -43,9 +43,7 @@ STACK_FEATURES = (
     "sentence_top2",
     "cues",
     "known",
-    "opposite_share",
     "opposite_words",
-    "same_share",
 )
 TEXT_ONLY_FEATURES = 4  # the first four: what is left without a label or rating
 MAX_SENTENCES = 60  # bounds the encoder's work on very long reviews
@@ -69,15 +67,15 @@ def review_polarity(label: pd.Series | None, rating: pd.Series | None, n: int = 
     return out
 
 
-def incongruity(text: str, polarity: float) -> tuple[float, float, float]:
-    """(share of lexicon words opposite to the review's polarity, log1p of their count, share on its side);
-    zeros when the polarity is unknown (NaN)."""
+def incongruity(text: str, polarity: float) -> float:
+    """log1p of the number of lexicon words opposite to the review's polarity ('brilliant', 'masterpiece' in a
+    one-star review); 0 when the polarity is unknown (NaN). A count, not a share: shares swing on short texts
+    with one or two lexicon words, which made short product reviews look ironic."""
     if polarity != polarity:  # NaN
-        return (0.0, 0.0, 0.0)
+        return 0.0
     ws = words(text)
-    pos, neg = sum(w in POSITIVE for w in ws), sum(w in NEGATIVE for w in ws)
-    opp, same = (pos, neg) if polarity == 0 else (neg, pos)
-    return (opp / (pos + neg + 1), math.log1p(opp), same / (pos + neg + 1))
+    opp = sum(w in POSITIVE for w in ws) if polarity == 0 else sum(w in NEGATIVE for w in ws)
+    return math.log1p(opp)
 
 
 def sentence_units(texts: list[str]) -> tuple[list[str], np.ndarray]:
@@ -116,7 +114,7 @@ def stack_inputs(
     rows = []
     for t, z, a, b, pol in zip(texts, text_logit, top1, top2, polarity):
         known = 0.0 if pol != pol else 1.0
-        rows.append((float(z), float(a), float(b), sarcasm_score(t), known, *incongruity(t, pol)))
+        rows.append((float(z), float(a), float(b), sarcasm_score(t), known, incongruity(t, pol)))
     return np.asarray(rows, dtype=float).reshape(len(texts), len(STACK_FEATURES))
 
 
