@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.analysis.tags.base import VALIDATION_FILE
-from pipeline.analysis.tags.irony_fit import VALIDATION, auc_ci
+from pipeline.analysis.tags.irony_fit import VALIDATION, auc_ci, imdb_train_texts
 from pipeline.analysis.tags.lexical import contrast_score, negation_count, sarcasm_score
 from pipeline.text import clean_text
 
@@ -102,8 +102,7 @@ def checklist_records(challenge: Path) -> dict[str, list[dict]]:
 
 def cue_records(imdb: Path) -> dict[str, list[dict]]:
     val = pd.read_csv(VALIDATION)
-    train = pd.read_parquet(imdb / "train.parquet", columns=["id", "text"]).set_index("id")["text"]
-    s = np.array([sarcasm_score(clean_text(train.loc[i])) for i in val["id"]])
+    s = np.array([sarcasm_score(t) for t in imdb_train_texts(val["id"], imdb)])
     y = val["ironic"].to_numpy()
     auc, lo, hi = auc_ci(y, s)
     hit = s >= 2

@@ -78,7 +78,8 @@ def at_threshold(y: np.ndarray, s: np.ndarray, thr: float) -> dict:
     }
 
 
-def _imdb_texts(ids: pd.Series, imdb: Path) -> list[str]:
+def imdb_train_texts(ids: pd.Series, imdb: Path) -> list[str]:
+    """Cleaned texts of IMDB *train* reviews by id, in the order of ``ids``."""
     train = pd.read_parquet(imdb / "train.parquet", columns=["id", "text"]).set_index("id")["text"]
     return [clean_text(train.loc[i]) for i in ids]
 
@@ -94,7 +95,7 @@ def fit(imdb: Path, challenge: Path, embed) -> dict:
     from sklearn.model_selection import StratifiedKFold
 
     lab = pd.read_csv(LABELS)
-    lab_texts = _imdb_texts(lab["id"], imdb)
+    lab_texts = imdb_train_texts(lab["id"], imdb)
     y_lab = lab["ironic"].to_numpy()
     tw = pd.read_csv(challenge / "isarcasmeval2022" / "train.En.csv").dropna(subset=["tweet"])
     tw_texts = [clean_text(t) for t in tw["tweet"].astype(str)]
@@ -167,7 +168,7 @@ def validate(model: dict, imdb: Path, challenge: Path, embed) -> list[dict]:
     """The validation records: ROC-AUC [bootstrap 95 % CI], precision/recall at the threshold, vs the old cues."""
     out = []
     val = pd.read_csv(VALIDATION)
-    texts = _imdb_texts(val["id"], imdb)
+    texts = imdb_train_texts(val["id"], imdb)
     y = val["ironic"].to_numpy()
     units, owner = sentence_units(texts)
     emb = embed(units)
