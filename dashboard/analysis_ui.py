@@ -75,6 +75,11 @@ def _describe(steps: list[str]) -> str:
     return ", ".join(STEP_LABELS[s] for s in steps)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _missing(path: str, stamp: float, _run) -> list[str]:
+    return missing_steps(_run)  # reads three columns of the predictions: once per run data, not per rerun
+
+
 def offer_missing_analysis(run, key: str) -> None:
     """One button computing every missing part of the run's analysis, or the progress of the job doing it."""
     job = _jobs()[0].get(str(run.path))
@@ -83,7 +88,7 @@ def offer_missing_analysis(run, key: str) -> None:
         return
     if job is not None:
         _finished(job)
-    missing = missing_steps(run)
+    missing = _missing(str(run.path), state.data_stamp(run), run)
     if not missing:
         return
     with st.container(border=True):

@@ -5,19 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import streamlit as st
-
-from pipeline import metrics
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def curves(y: np.ndarray, p: np.ndarray) -> dict[str, pd.DataFrame]:
-    return metrics.threshold_curves(y, p)
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def reliability(y: np.ndarray, p: np.ndarray) -> pd.DataFrame:
-    return metrics.reliability_table(y, p)
 
 
 def confusion_figure(cm: dict, normalise: bool) -> go.Figure:
@@ -55,11 +42,11 @@ def confusion_figure(cm: dict, normalise: bool) -> go.Figure:
     return fig
 
 
-def roc_figure(c: dict, y: np.ndarray, p: np.ndarray, thr: float) -> tuple[go.Figure, go.Figure]:
-    pred = p >= thr
-    tp, fp = int((pred & (y == 1)).sum()), int((pred & (y == 0)).sum())
-    fn = int((~pred & (y == 1)).sum())
-    tpr, fpr = tp / max((y == 1).sum(), 1), fp / max((y == 0).sum(), 1)
+def roc_figure(c: dict, cm: dict, thr: float) -> tuple[go.Figure, go.Figure]:
+    """ROC and precision-recall curves (``c``: binned curves, a few hundred points whatever the run's size)
+    with the point of the current threshold (``cm``: its exact confusion counts)."""
+    tp, fp, fn, tn = cm["tp"], cm["fp"], cm["fn"], cm["tn"]
+    tpr, fpr = tp / max(tp + fn, 1), fp / max(fp + tn, 1)
     prec, rec = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
     roc = go.Figure(go.Scattergl(x=c["roc"]["fpr"], y=c["roc"]["tpr"], mode="lines", name="ROC"))
     roc.add_trace(

@@ -1,7 +1,9 @@
 """Shared dashboard state: the run picker and cached access to runs (through ``pipeline.runs`` only).
 
-Run data is cached per (folder, modification time) with ``st.cache_data``, so a rerun never re-reads
-parquet; models are cached once per process with ``st.cache_resource`` and are thread-safe.
+An opened run is cached per (folder, modification time) with ``st.cache_resource`` and its predictions are
+never loaded: pages ask questions through :func:`ask` (DuckDB queries over the parquet, results cached with
+``st.cache_data``), so a page costs the same at 25,000 and at 1,000,000 reviews. Models are cached once per
+process with ``st.cache_resource`` and are thread-safe.
 """
 
 from __future__ import annotations
@@ -10,13 +12,11 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from pipeline import runs
 from pipeline.classifiers import load_classifier
 from pipeline.render import md_escape as md
-from pipeline.text import clean_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -61,14 +61,12 @@ def _dir_mtime(path: Path) -> float:
         return 0.0
 
 
-@st.cache_data(show_spinner="Loading run…", max_entries=8)
+@st.cache_resource(show_spinner="Opening run…", max_entries=8)
 def _load(path: str, stamp: float) -> runs.Run:
+    """One opened run per (folder, data stamp), shared by every session: opening reads the small files only;
+    the predictions are queried in place through ``run.query`` (never copied per rerun)."""
     run = runs.load_run(path)
-    p = run.predictions
-    p["snippet"] = p["text"].str.slice(0, 220).str.replace(r"<\s*br\s*/?\s*>", " ", regex=True)
-    p["error_type"] = np.select(
-        [(p["pred"] == 1) & (p["label"] == 0), (p["pred"] == 0) & (p["label"] == 1)], ["FP", "FN"], default=""
-    )
+    run.query  # noqa: B018 — open the query layer now (starts the text index on a run's first open)
     return run
 
 
@@ -78,6 +76,7 @@ def forget_run(path: str | Path) -> None:
     stamp = _loaded_stamps.pop(str(path), None)
     if stamp is None:
         _load.clear()
+        _ask.clear()
     else:
         _load.clear(str(path), stamp)
 
@@ -98,6 +97,27 @@ def load(info: runs.RunInfo) -> runs.Run | None:
             f"with `{CREATE_RUN_CMD}`."
         )
         return None
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _ask(path: str, stamp: float, question: str, args: tuple, _run: runs.Run):
+    return getattr(_run.query, question)(*args)
+
+
+def data_stamp(run: runs.Run) -> float:
+    """The stamp the run's data was opened with (a cache key: changes when files are written into it)."""
+    return _loaded_stamps.get(str(run.path), 0.0)
+
+
+def ask(run: runs.Run, question: str, *args):
+    """``run.query.<question>(*args)`` (see :class:`pipeline.run_query.RunQuery`), cached per run data: a
+    rerun asking the same question again (the same page, filter or threshold) costs nothing."""
+    return _ask(str(run.path), data_stamp(run), question, args, run)
+
+
+def compare(run: runs.Run, other: runs.Run) -> dict | None:
+    """Both wrong / only one wrong on the reviews two runs share, cached on both runs' data."""
+    return ask(run, "compare", str(other.query.parquet), data_stamp(other))
 
 
 @st.cache_resource(show_spinner="Loading model (once per server)…", max_entries=4)
@@ -179,22 +199,3 @@ def compare_run() -> runs.Run | None:
 
 def fmt_pct(x) -> str:
     return "n/a" if x is None or (isinstance(x, float) and np.isnan(x)) else f"{100 * x:.2f} %"
-
-
-def tags_frame(run: runs.Run) -> pd.DataFrame | None:
-    """Boolean tag columns aligned to predictions by id, when the run has ``tags.parquet``."""
-    if run.tags is None or "id" not in run.tags.columns:
-        return None
-    return run.tags.set_index("id")
-
-
-def label_issues(run: runs.Run) -> pd.DataFrame | None:
-    """cleanlab's likely-mislabeled reviews with their label quality (lowest first), or ``None`` if not computed."""
-    tags = run.tags
-    if tags is None or "label_issue" not in tags.columns or "label_issue_quality" not in tags.columns:
-        return None
-    flagged = tags[tags["label_issue"].fillna(False).astype(bool)][["id", "label_issue_quality"]]
-    cols = ["id", "label", "rating", "prob_pos", "text"]
-    out = flagged.merge(run.predictions[cols], on="id").rename(columns={"label_issue_quality": "label_quality"})
-    out["text"] = out["text"].map(lambda t: clean_text(t)[:300])
-    return out.sort_values("label_quality")[["id", "label_quality", "label", "rating", "prob_pos", "text"]]

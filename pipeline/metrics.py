@@ -60,6 +60,23 @@ def classification_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5,
     }
 
 
+def confusion_metrics(cm: dict) -> dict:
+    """Accuracy, precision, recall and F1 from confusion counts (``tn fp fn tp``); 0 where undefined, ``None``
+    accuracy when there are no rows. Matches :func:`classification_metrics` on the same counts."""
+    tp, fp, fn, tn = (int(cm[k]) for k in ("tp", "fp", "fn", "tn"))
+    n = tp + fp + fn + tn
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    return {
+        "n": n,
+        "accuracy": (tp + tn) / n if n else None,
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
+        "confusion_matrix": {"tn": tn, "fp": fp, "fn": fn, "tp": tp},
+    }
+
+
 def length_bucket(n_tokens: pd.Series | np.ndarray) -> pd.Categorical:
     return pd.cut(np.asarray(n_tokens), LENGTH_BUCKETS, right=False, labels=LENGTH_LABELS)
 

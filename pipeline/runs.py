@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from .errors import RunError
 
@@ -164,21 +166,33 @@ def list_runs(models_dir: Path | None = None) -> list[RunInfo]:
     return good + bad
 
 
-@dataclass
 class Run:
-    """A complete run loaded for reading. Optional artifacts are ``None`` when absent."""
+    """A complete run opened for reading. Optional artifacts are ``None`` when absent.
 
-    info: RunInfo
-    run_json: dict
-    metrics: dict
-    predictions: pd.DataFrame
-    model_card: str
-    explanations: pd.DataFrame | None = None
-    tags: pd.DataFrame | None = None
-    behavior: dict | None = None
-    tag_stats: dict | None = None
-    challenge: pd.DataFrame | None = None
-    challenge_stats: dict | None = None
+    Opening reads only the small files. ``predictions`` and ``tags`` are read in full on first access (the
+    pipeline's analysis steps need whole frames); the dashboard never touches them and asks :attr:`query`
+    instead, which answers from the parquet in place (a million reviews do not fit a rerun).
+    """
+
+    def __init__(
+        self,
+        info: RunInfo,
+        run_json: dict,
+        metrics: dict,
+        model_card: str,
+        explanations: pd.DataFrame | None = None,
+        behavior: dict | None = None,
+        tag_stats: dict | None = None,
+        challenge: pd.DataFrame | None = None,
+        challenge_stats: dict | None = None,
+    ):
+        self.info, self.run_json, self.metrics, self.model_card = info, run_json, metrics, model_card
+        self.explanations, self.behavior, self.tag_stats = explanations, behavior, tag_stats
+        self.challenge, self.challenge_stats = challenge, challenge_stats
+        self._predictions: pd.DataFrame | None = None
+        self._tags: pd.DataFrame | None | bool = False  # False: not read yet
+        self._query = None
+        self._lock = threading.Lock()
 
     @property
     def path(self) -> Path:
@@ -188,6 +202,51 @@ class Run:
     def config(self) -> dict:
         """The resolved config stored in ``run.json``."""
         return self.run_json.get("config", {})
+
+    @property
+    def predictions(self) -> pd.DataFrame:
+        """The whole ``predictions.parquet`` (read once, on first access)."""
+        with self._lock:
+            if self._predictions is None:
+                try:
+                    self._predictions = pd.read_parquet(run_file(self.path, PREDICTIONS))
+                except Exception as exc:
+                    raise RunError(
+                        f"run {self.info.name!r}: cannot read predictions.parquet ({type(exc).__name__})"
+                    ) from None
+            return self._predictions
+
+    def has(self, rel: str) -> bool:
+        """Whether the run holds the file ``rel`` (e.g. :data:`TAGS`), without reading it."""
+        try:
+            return run_file(self.path, rel).is_file()
+        except RunError:
+            return False
+
+    def columns(self, names: list[str]) -> pd.DataFrame:
+        """Only these columns of ``predictions.parquet``, in file order (cheap next to the full frame, whose
+        texts are most of the bytes)."""
+        if self._predictions is not None:
+            return self._predictions[names]
+        return pd.read_parquet(run_file(self.path, PREDICTIONS), columns=names)
+
+    @property
+    def tags(self) -> pd.DataFrame | None:
+        """``tags.parquet`` (read once, on first access), or ``None`` when absent or unreadable."""
+        with self._lock:
+            if self._tags is False:
+                self._tags = _optional_parquet(self.path, TAGS)
+            return self._tags
+
+    @property
+    def query(self):
+        """The run's :class:`~pipeline.run_query.RunQuery` (DuckDB over the parquet; built on first use)."""
+        from .run_query import RunQuery
+
+        with self._lock:
+            if self._query is None:
+                self._query = RunQuery(self.path)
+            return self._query
 
 
 def _optional_parquet(run_dir: Path, rel: str) -> pd.DataFrame | None:
@@ -207,26 +266,26 @@ def _optional_json(run_dir: Path, rel: str) -> dict | None:
 
 
 def load_run(path: Path | str) -> Run:
-    """Read a complete run. Raises :class:`RunError` with the reason when it is not usable."""
+    """Open a complete run (small files only; see :class:`Run`). Raises :class:`RunError` with the reason
+    when it is not usable, including a ``predictions.parquet`` that is unreadable or lacks a required column
+    (checked from its schema, without reading the rows)."""
     info = inspect_run(Path(path))
     if not info.ok:
         raise RunError(f"run {info.name!r} is {info.reason}")
     p = info.path
     try:
-        preds = pd.read_parquet(run_file(p, PREDICTIONS))
+        columns = pq.read_schema(run_file(p, PREDICTIONS)).names
     except Exception as exc:
         raise RunError(f"run {info.name!r}: cannot read predictions.parquet ({type(exc).__name__})") from None
-    missing = [c for c in PREDICTION_COLUMNS if c not in preds.columns]
+    missing = [c for c in PREDICTION_COLUMNS if c not in columns]
     if missing:
         raise RunError(f"run {info.name!r}: predictions.parquet lacks {missing}")
     return Run(
         info,
         read_run_json(p),
         json.loads(run_file(p, METRICS_JSON).read_text(encoding="utf-8")),
-        preds,
         run_file(p, MODEL_CARD).read_text(encoding="utf-8"),
         _optional_parquet(p, EXPLANATIONS),
-        _optional_parquet(p, TAGS),
         _optional_json(p, BEHAVIOR),
         _optional_json(p, TAG_STATS),
         _optional_parquet(p, CHALLENGE),

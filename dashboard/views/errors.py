@@ -1,25 +1,28 @@
-"""Misclassified reviews: filters, sortable table, detail view with attributions, CSV, permalinks."""
+"""Misclassified reviews: filters, a paged table, detail view with attributions, CSV export, permalinks.
 
-import pandas as pd
+Filters become one :class:`~pipeline.run_query.ErrorFilter`; the count, the page on screen and the export are
+queries over the run's parquet, so the page costs the same at 25,000 and at 1,000,000 reviews."""
+
+import tempfile
+
 import streamlit as st
 
 from dashboard import analysis_ui, explain_ui, state
 from pipeline.analysis.explain import wrong_side_tokens
 from pipeline.analysis.tags import REGISTRY as TAGS
-from pipeline.render import csv_safe, safe_review_html
 from pipeline.render import md_escape as md
+from pipeline.render import safe_review_html
+from pipeline.run_query import ErrorFilter
+
+PAGE_ROWS = 100
 
 st.title("Error analysis")
 run = state.current_run()
 if run is None:
     st.stop()
 analysis_ui.offer_missing_analysis(run, key="errors")
-preds = run.predictions
-errors = preds[~preds["correct"]]
-tags = state.tags_frame(run)
-tag_names = [c for c in tags.columns if c in TAGS] if tags is not None else []
-if tags is not None:
-    errors = errors.join(tags[tag_names], on="id")
+facts = state.ask(run, "summary")
+tag_names = [c for c in run.query.tag_columns if c in TAGS]
 
 with st.container(border=True):
     f = st.columns([2, 2, 2, 1, 2])
@@ -30,11 +33,10 @@ with st.container(border=True):
         help="FP: negative review predicted positive; FN: positive predicted negative",
     )
     conf = f[1].slider("Confidence", 0.5, 1.0, (0.5, 1.0), 0.01)
-    max_len = int(preds["n_tokens"].max())
+    max_len = max(facts["max_tokens"], 1)
     length = f[2].slider("Length (word-pieces)", 0, max_len, (0, max_len))
     trunc = f[3].selectbox("Truncated", ["any", "yes", "no"])
-    ratings = sorted(int(r) for r in preds["rating"].unique())
-    rating = f[4].multiselect("Star rating", ratings, default=[], placeholder="any")
+    rating = f[4].multiselect("Star rating", facts["ratings"], default=[], placeholder="any")
     g = st.columns([3, 2])
     search = g[0].text_input("Search text (case-insensitive, plain text)", max_chars=200)
     if tag_names:
@@ -49,43 +51,59 @@ with st.container(border=True):
             "adds them."
         )
 
-view = errors[
-    errors["error_type"].isin(kinds) & errors["confidence"].between(*conf) & errors["n_tokens"].between(*length)
-]
-if trunc != "any":
-    view = view[view["truncated"] == (trunc == "yes")]
-if rating:
-    view = view[view["rating"].isin(rating)]
-if search.strip():
-    view = view[view["text"].str.contains(search.strip(), case=False, regex=False)]
-for t in chosen_tags:
-    view = view[view[t].fillna(False).astype(bool)]
-view = view.sort_values("confidence", ascending=False)
-
-st.caption(f"**{len(view):,}** of {len(errors):,} errors match ({len(preds):,} test reviews); most confident first.")
-cols = ["id", "error_type", "confidence", "prob_pos", "rating", "n_tokens", "truncated", "snippet"] + chosen_tags
+flt = ErrorFilter(
+    kinds=tuple(kinds),
+    confidence=(float(conf[0]), float(conf[1])),
+    tokens=None if tuple(length) == (0, max_len) else (int(length[0]), int(length[1])),
+    truncated=None if trunc == "any" else trunc == "yes",
+    ratings=tuple(int(r) for r in rating),
+    search=search.strip(),
+    tags=tuple(chosen_tags),
+)
+if flt.search and not run.query.index_ready:
+    st.caption("Indexing this run's texts for fast search (first open only); searching the parquet meanwhile.")
+total = state.ask(run, "error_count", flt)
+pages = max(1, -(-total // PAGE_ROWS))
+pager = st.columns([1, 4])
+page = pager[0].number_input(f"Page (of {pages:,})", 1, pages, 1, key=f"error_page_{pages}") if pages > 1 else 1
+view = state.ask(run, "errors", flt, PAGE_ROWS, (page - 1) * PAGE_ROWS)
+pager[1].caption(
+    f"**{total:,}** of {facts['errors']:,} errors match ({facts['n']:,} test reviews); most confident first. "
+    f"Rows {(page - 1) * PAGE_ROWS + min(1, len(view)):,}–{(page - 1) * PAGE_ROWS + len(view):,}."
+)
+cols = ["id", "error_type", "confidence", "prob_pos", "rating", "n_tokens", "truncated", "snippet"] + list(flt.tags)
 event = st.dataframe(
-    view[cols].head(2000),
+    view[cols],
     hide_index=True,
     width="stretch",
     height=320,
     on_select="rerun",
     selection_mode="single-row",
-    key="error_table",
+    key=f"error_table_{page}",
     column_config={
         "snippet": st.column_config.TextColumn("review (start)", width="large"),
         "confidence": st.column_config.NumberColumn(format="%.3f"),
         "prob_pos": st.column_config.NumberColumn("P(positive)", format="%.3f"),
     },
 )
-if len(view) > 2000:
-    st.caption("Showing the first 2,000 rows; narrow the filters or download the full set.")
+
+
+def export_csv():
+    """Written when the button is clicked (not on every rerun), chunk by chunk into a temporary file: memory
+    stays bounded by a chunk whatever the number of matching errors."""
+    out = tempfile.TemporaryFile(mode="w+b")
+    for piece in run.query.export_errors_csv(flt):
+        out.write(piece.encode("utf-8"))
+    out.seek(0)
+    return out
+
+
 st.download_button(
-    "Download filtered errors (CSV)",
-    csv_safe(view.drop(columns=["snippet"])),
+    f"Download the {total:,} filtered errors (CSV, full texts)",
+    export_csv,
     file_name=f"{run.info.name}-errors.csv",
     mime="text/csv",
-    disabled=view.empty,
+    disabled=total == 0,
 )
 
 if run.explanations is not None and not run.explanations.empty:
@@ -111,8 +129,8 @@ if run.explanations is not None and not run.explanations.empty:
 # Which review to open: a clicked row, else the permalink's ?review=ID, else none.
 selected = None
 rows = event.selection.rows if event and event.selection else []
-if rows:
-    selected = view.iloc[rows[0]]["id"]
+if rows and rows[0] < len(view):
+    selected = str(view.iloc[rows[0]]["id"])
     st.query_params["review"] = selected
     st.query_params["run"] = run.info.name
 elif st.query_params.get("review"):
@@ -122,11 +140,10 @@ st.divider()
 if selected is None:
     st.info("Click a row to read the full review and see which words pushed the model to its answer.")
     st.stop()
-match = preds[preds["id"] == selected]
-if match.empty:
+r = state.ask(run, "review", str(selected))
+if r is None:
     st.warning(f"Review {md(selected)} is not in run {md(run.info.name)}.")
     st.stop()
-r = match.iloc[0]
 verdict = "correct" if r["correct"] else f"misclassified ({r['error_type']})"
 st.subheader(f"Review {md(r['id'])} — {verdict}")
 st.write(
@@ -135,8 +152,8 @@ st.write(
     f"{r['n_tokens']} word-pieces{' · truncated' if r['truncated'] else ''}"
 )
 st.caption(f"Permalink: ?run={md(run.info.name)}&review={md(r['id'])} on this page.")
-if tags is not None and selected in tags.index:
-    on = [t for t in tag_names if pd.notna(tags.loc[selected, t]) and bool(tags.loc[selected, t])]  # NaN: not computed
+if tag_names:
+    on = [t for t in state.ask(run, "tags_of", str(selected)) if t in tag_names]  # not computed for it: none
     st.write("Tags: " + (", ".join(f"`{t}`" for t in on) if on else "none"))
 left, right = st.columns(2)
 with left:

@@ -1,4 +1,7 @@
-"""Confusion matrix with a live threshold, ROC/PR, reliability, slice metrics, reviews of a cell."""
+"""Confusion matrix with a live threshold, ROC/PR, reliability, slice metrics, reviews of a cell.
+
+Every number comes from a query over the run's parquet (:func:`dashboard.state.ask`): the threshold moves two
+columns' worth of work, curves are drawn from a score histogram, and only one page of reviews is read."""
 
 import pandas as pd
 import streamlit as st
@@ -6,13 +9,12 @@ import streamlit as st
 from dashboard import charts, state
 from pipeline import metrics
 
+PAGE_ROWS = 100
+
 st.title("Confusion matrix & metrics")
 run = state.current_run()
 if run is None:
     st.stop()
-preds = run.predictions
-y = preds["label"].to_numpy()
-p = preds["prob_pos"].to_numpy()
 
 thr = st.slider(
     "Decision threshold on P(positive)",
@@ -23,7 +25,7 @@ thr = st.slider(
     key="threshold",
     help="Reviews with P(positive) ≥ threshold are predicted positive. Moves every number below.",
 )
-m = metrics.classification_metrics(y, p, threshold=thr)
+m = metrics.confusion_metrics(state.ask(run, "confusion", thr))
 cm = m["confusion_matrix"]
 
 k = st.columns(6)
@@ -39,29 +41,30 @@ with left:
     normalise = st.toggle("Colour by row-normalised rate", value=True)
     st.plotly_chart(charts.confusion_figure(cm, normalise), width="stretch")
 with right:
-    c = charts.curves(y, p)
-    roc, pr = charts.roc_figure(c, y, p, thr)
+    roc, pr = charts.roc_figure(state.ask(run, "curves", 1000), cm, thr)
     t1, t2, t3 = st.tabs(["ROC", "Precision-recall", "Reliability"])
     t1.plotly_chart(roc, width="stretch")
     t2.plotly_chart(pr, width="stretch")
-    t3.plotly_chart(
-        charts.reliability_figure(charts.reliability(y, p), metrics.expected_calibration_error(y, p)), width="stretch"
-    )
+    table = state.ask(run, "reliability", 15)
+    ece = float((table["count"] / max(table["count"].sum(), 1) * (table["accuracy"] - table["confidence"]).abs()).sum())
+    t3.plotly_chart(charts.reliability_figure(table, ece), width="stretch")
+    st.caption("Curves drawn at 1,000 thresholds (steps of 0.001); ROC-AUC on the overview is exact.")
 
 st.subheader("Reviews in a cell")
 cells = ["FP", "FN", "TP", "TN"]
 # Plotly heatmap cells emit no selection event in Streamlit (checked in Chromium), so a control picks the cell.
 cell = st.segmented_control("Cell", cells, default="FP", key="cell_pick") or "FP"
-pred_at = p >= thr
-mask = {"TP": pred_at & (y == 1), "TN": ~pred_at & (y == 0), "FP": pred_at & (y == 0), "FN": ~pred_at & (y == 1)}[cell]
-rows = preds.loc[mask, ["id", "snippet", "label", "rating", "prob_pos", "n_tokens", "truncated"]]
-rows = rows.sort_values("prob_pos", ascending=cell in ("FN", "TN"))
+size = cm[cell.lower()]
+pages = max(1, -(-size // PAGE_ROWS))
+page = st.number_input(f"Page (of {pages:,})", 1, pages, 1, key=f"cell_page_{cell}_{pages}") if pages > 1 else 1
+rows, total = state.ask(run, "cell", cell, thr, PAGE_ROWS, (page - 1) * PAGE_ROWS)
 st.caption(
-    f"**{cell}** at threshold {thr:.2f}: {len(rows):,} reviews, most confident first. Open one on the "
-    "Error analysis page for its full text and attributions."
+    f"**{cell}** at threshold {thr:.2f}: {total:,} reviews, most confident first; rows "
+    f"{(page - 1) * PAGE_ROWS + 1:,}–{(page - 1) * PAGE_ROWS + len(rows):,}. Open one on the Error analysis page "
+    "for its full text and attributions."
 )
 st.dataframe(
-    rows.head(500),
+    rows.drop(columns="row"),
     hide_index=True,
     width="stretch",
     column_config={
@@ -69,7 +72,6 @@ st.dataframe(
         "prob_pos": st.column_config.ProgressColumn("P(positive)", min_value=0, max_value=1, format="%.3f"),
     },
 )
-
 st.subheader("Metrics per slice (threshold 0.5)")
 slices = run.metrics.get("slices", {})
 tab_names = [n for n in ("length", "truncated", "rating") if n in slices]

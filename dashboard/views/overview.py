@@ -56,23 +56,24 @@ if cal.get("temperature") not in (None, 1.0):
 left, right = st.columns(2)
 with left:
     st.subheader("Dataset facts")
-    preds = run.predictions
+    facts = state.ask(run, "summary")
     window = run.config.get("max_length")
-    share = float(preds["truncated"].mean())
     st.write(
-        f"{len(preds):,} test reviews, {int(preds['label'].sum()):,} positive. "
-        f"Median length {int(preds['n_tokens'].median())} word-pieces; **{share:.1%}** are longer than the "
-        f"model's window of {window} tokens and were truncated ({run.config.get('truncation')})."
+        f"{facts['n']:,} test reviews, {facts['positives']:,} positive. "
+        f"Median length {int(facts['median_tokens'])} word-pieces; **{facts['truncated_share']:.1%}** are longer "
+        f"than the model's window of {window} tokens and were truncated ({run.config.get('truncation')})."
     )
-    fig = px.histogram(
-        preds.assign(n=preds["n_tokens"].clip(upper=1500)),
-        x="n",
+    hist = state.ask(run, "length_histogram", 1500, 25)  # counts per bin, never one point per review
+    fig = px.bar(
+        hist.assign(correct=hist["correct"].map({True: "correct", False: "error"})),
+        x="bin_low",
+        y="count",
         color="correct",
-        nbins=60,
-        labels={"n": "word-pieces per review (capped at 1,500)", "correct": "correct"},
-        color_discrete_map={True: "#2563eb", False: "#dc2626"},
+        labels={"bin_low": "word-pieces per review (bins of 25, capped at 1,500)", "count": "reviews", "correct": ""},
+        color_discrete_map={"correct": "#2563eb", "error": "#dc2626"},
         height=320,
     )
+    fig.update_traces(width=25, offset=0)
     if window:
         fig.add_vline(x=window, line_dash="dash", annotation_text=f"window {window}")
     fig.update_layout(margin=dict(l=10, r=10, t=30, b=10), bargap=0.05)
@@ -116,12 +117,11 @@ if cmp:
         for k in keys
     ]
     st.dataframe(table, hide_index=True, width="stretch")
-    if len(preds) == len(cmp.predictions):
-        both = preds[["id", "correct"]].merge(cmp.predictions[["id", "correct"]], on="id", suffixes=("", "_cmp"))
+    both = state.compare(run, cmp)
+    if both:
         st.write(
-            f"On the {len(both):,} shared reviews: both wrong **{int((~both.correct & ~both.correct_cmp).sum()):,}**, "
-            f"only this run wrong **{int((~both.correct & both.correct_cmp).sum()):,}**, only "
-            f"{md(cmp.info.name)} wrong **{int((both.correct & ~both.correct_cmp).sum()):,}**."
+            f"On the {both['shared']:,} shared reviews: both wrong **{both['both_wrong']:,}**, "
+            f"only this run wrong **{both['only_this']:,}**, only {md(cmp.info.name)} wrong **{both['only_other']:,}**."
         )
 
 with st.expander("Model card (README.md of the run)"):

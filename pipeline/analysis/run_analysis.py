@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..atomic import atomic_write_json, run_lock
-from ..runs import RUN_JSON, Run, load_run, read_run_json
+from ..runs import RUN_JSON, TAGS, Run, load_run, read_run_json
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +92,12 @@ def missing_steps(run: Run, budget: AnalysisBudget = DEFAULT_BUDGET) -> list[str
     from .explain.precompute_run import unexplained
 
     out = []
-    if run.tags is None or run.tag_stats is None:
+    if not run.has(TAGS) or run.tag_stats is None:  # the file, not its rows: a million-row run stays cheap
         out.append(TAG)
     if run.behavior is None:
         out.append(BEHAVE)
     todo = unexplained(
-        run.predictions,
+        run.columns(["id", "correct", "confidence"]),
         run.explanations,
         budget.explain_method,
         budget.explain_errors,
