@@ -99,6 +99,8 @@ class RunQuery:
                 self.tag_columns = [c for c, t, *_ in schema if t == "BOOLEAN"]
             except duckdb.Error as exc:  # a broken optional file must not break the run
                 log.warning("run %s: tags.parquet unreadable (%s); tags not shown", self.run_dir.name, exc)
+        self._searches: dict[tuple[str, bool], np.ndarray] = {}
+        self._search_lock = threading.Lock()
         self._index: TextIndex | None = None
         self.index_error: str | None = None
         self._index_thread = threading.Thread(target=self._open_index, args=(index_root,), daemon=True)
@@ -190,7 +192,7 @@ class RunQuery:
         """Counts of positives and negatives per score bin ``floor(prob_pos * bins)`` (one pass, ≤ 2·bins rows):
         every threshold curve is derived from it without touching the rows again."""
         h = self._df(
-            "SELECT least(floor(prob_pos * ?)::INT, ? - 1) AS bin, sum(label)::BIGINT AS pos, "
+            "SELECT least(floor(prob_pos::DOUBLE * ?)::INT, ? - 1) AS bin, sum(label)::BIGINT AS pos, "
             "sum(1 - label)::BIGINT AS neg FROM preds GROUP BY 1 ORDER BY 1",
             [bins, bins],
         )
@@ -271,6 +273,19 @@ class RunQuery:
         return " AND ".join(where), params, tables
 
     def _search_rows(self, needle: str) -> np.ndarray:
+        """Rows of the errors containing ``needle``; the last 32 searches are kept (a page asks for its count
+        and its rows with the same filter)."""
+        with self._search_lock:
+            hit = self._searches.get((needle, self._index is not None))
+        if hit is None:
+            hit = self._scan_errors(needle)
+            with self._search_lock:
+                self._searches[(needle, self._index is not None)] = hit
+                while len(self._searches) > 32:
+                    self._searches.pop(next(iter(self._searches)))
+        return hit
+
+    def _scan_errors(self, needle: str) -> np.ndarray:
         index = self._index
         if index is not None:
             return index.search_errors(needle)

@@ -46,6 +46,15 @@ def synthetic_reviews(n: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def text_index_cache(tmp_path_factory) -> Path:
+    """The query layer's text sidecars go to a temporary folder, never the user's ~/.cache (inherited by the
+    dashboard servers the browser tests start)."""
+    folder = tmp_path_factory.mktemp("text-index-cache")
+    os.environ["IMDB_ERRORS_CACHE"] = str(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def imdb_dir() -> Path:
     if not (IMDB / "train.parquet").is_file():
