@@ -1,11 +1,24 @@
-"""Server time of dashboard interactions on a run with a full 25k-row predictions.parquet.
+"""Dashboard speed and memory at 25k / 250k / 1M predictions, server-side and in Chromium.
 
-    python benchmarks/dashboard_speed.py --run NAME [--models-dir models] [--repeat 5]
+    python -m benchmarks.dashboard_speed --source RUN_DIR --rows 25000 250000 1000000 [--label after]
+        [--code DIR] [--no-browser] [--repeat 3]
 
-Uses streamlit's AppTest, whose ``run()`` executes the script exactly as the server does for one rerun
-(browser rendering not included). Cold = first run in a fresh process (imports, parquet read, caches empty);
-warm = the same interaction again. Also measures live-inference latency p50 inside the app when the run
-has a model. Writes ``benchmarks/results/dashboard-<date>.json``.
+For each size it builds a synthetic run itself (``RUN_DIR``'s reviews, tags and small files replicated to N
+rows with new ids and jittered scores; no model folder, so the Live page is not measured) under
+``--work`` (default /tmp/dashboard-speed), then measures with the code in ``--code`` (default: this checkout;
+point it at a checkout of an older commit to measure "before"):
+
+- **server-side** (Streamlit's AppTest, which runs the script as the server does for one rerun; rendering not
+  included) in a fresh process: the first open of each page (the first page opened includes opening the run)
+  and the median of ``--repeat`` warm opens, plus interactions (threshold, filters, search, next page); peak
+  RSS of that process;
+- **in Chromium** (headless, Playwright): a fresh server per size; time from navigation until the script has
+  finished and the page's tables/charts are drawn: first = a fresh load of the app at the page's URL, warm =
+  the median of ``--repeat`` moves to it from another page by the sidebar link (no reload, as a user moves);
+  the server's peak RSS (VmHWM).
+
+The query layer's text index is cleared before each measurement, so first opens include building it.
+Results: ``benchmarks/results/dashboard-speed-<label>-<date>.json``.
 """
 
 from __future__ import annotations
@@ -13,40 +26,81 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
+import subprocess
+import sys
 import time
 from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+PAGES = ("overview", "metrics", "errors", "behavior")
+NAV = {"overview": "Overview", "metrics": "Confusion matrix", "errors": "Error analysis", "behavior": "Error tags"}
+TITLES = {
+    "overview": "Overview",
+    "metrics": "Confusion matrix & metrics",
+    "errors": "Error analysis",
+    "behavior": "Error tags & behavioral tests",
+}
+SMALL_FILES = ("run.json", "metrics.json", "README.md", "tags.json", "behavior.json", "explanations.parquet")
 
 
-def timed(fn) -> float:
+def build_run(source: Path, rows: int, work: Path) -> Path:
+    """``work/runs-<rows>/syn-<rows>``: the source run's predictions (and tags) replicated to ``rows`` rows."""
+    import numpy as np
+    import pandas as pd
+
+    run = work / f"runs-{rows}" / f"syn-{rows}"
+    if (run / "COMPLETE").is_file():
+        return run
+    shutil.rmtree(run, ignore_errors=True)
+    run.mkdir(parents=True)
+    preds = pd.read_parquet(source / "predictions.parquet")
+    idx = np.resize(np.arange(len(preds)), rows)
+    big = preds.iloc[idx].reset_index(drop=True)
+    big["id"] = [f"syn{i:08d}" for i in range(rows)]
+    rng = np.random.default_rng(0)
+    prob = np.clip(big["prob_pos"].to_numpy() + rng.normal(0, 0.02, rows), 0, 1).astype("float32")
+    big["prob_pos"], big["pred"] = prob, (prob >= 0.5).astype("int8")
+    big["correct"] = big["pred"] == big["label"]
+    big["confidence"] = np.where(big["pred"] == 1, prob, 1 - prob).astype("float32")
+    big.to_parquet(run / "predictions.parquet", index=False)  # pandas defaults: one row group up to ~1M rows
+    if (source / "tags.parquet").is_file():
+        tags = pd.read_parquet(source / "tags.parquet").set_index("id").reindex(preds["id"])
+        tags = tags.iloc[idx].reset_index(drop=True)
+        tags.insert(0, "id", big["id"])
+        tags.to_parquet(run / "tags.parquet", index=False)
+    for name in SMALL_FILES:
+        if (source / name).is_file():
+            shutil.copy2(source / name, run / name)
+    (run / "COMPLETE").write_text("synthetic run for benchmarks/dashboard_speed.py\n")
+    return run
+
+
+# ---------------------------------------------------------------- server-side (AppTest), in a worker process
+
+
+def apptest_worker(models_dir: str, run: str, code: str, repeat: int) -> dict:
+    import resource
+
     t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--run", required=True)
-    ap.add_argument("--models-dir", default=str(ROOT / "models"))
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--live", type=int, default=20, help="live predictions for the latency p50")
-    a = ap.parse_args()
-    os.environ["MODELS_DIR"] = a.models_dir
+    import plotly.express  # noqa: F401  (imports are the server's start-up, not a page's cost)
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "dashboard" / "Home.py"), default_timeout=600)
-    at.query_params["run"] = a.run
-    res: dict[str, list[float]] = {}
-    cold_start = timed(at.run)
-    assert not at.exception, [e.value for e in at.exception]
+    import dashboard.state  # noqa: F401
 
-    def step(name, fn):
-        res.setdefault(name, []).append(timed(fn))
-        assert not at.exception, (name, [e.value for e in at.exception])
+    imports = time.perf_counter() - t0
+    os.environ["MODELS_DIR"] = models_dir
+    at = AppTest.from_file(str(Path(code) / "dashboard" / "Home.py"), default_timeout=900)
+    at.query_params["run"] = run
+
+    def timed(fn) -> float:
+        t = time.perf_counter()
+        fn()
+        assert not at.exception, [e.value for e in at.exception]
+        return round(time.perf_counter() - t, 3)
 
     def page(p):
         def go():
@@ -55,54 +109,172 @@ def main() -> None:
 
         return go
 
-    cold_pages = {}
-    for p in ("metrics", "errors", "behavior", "overview"):
-        cold_pages[p] = timed(page(p))
-    for i in range(a.repeat):
-        for p in ("overview", "metrics", "errors", "behavior"):
-            step(f"open {p}", page(p))
-        page("metrics")()
-        step("threshold slider", lambda i=i: at.slider(key="threshold").set_value(0.3 + 0.1 * (i % 4)).run())
-        page("errors")()
-        step("error type filter", lambda i=i: at.multiselect[0].set_value(["FP"] if i % 2 else ["FN"]).run())
-        step("text search", lambda i=i: at.text_input[0].set_value(["plot", "actor", "boring", "great"][i % 4]).run())
-        step("confidence slider", lambda i=i: at.slider[0].set_value((0.5 + 0.05 * (i % 4), 1.0)).run())
-    live = {}
-    info = json.loads((Path(a.models_dir) / a.run / "run.json").read_text())
-    at.switch_page("views/live.py")
-    live["first_open_s"] = timed(at.run)  # includes model load + tracing
-    lat = []
-    # real reviews of median length from the run itself, so the latency is that of a typical review
-    import pandas as pd
+    first = {"overview (opens the run)": timed(at.run)}
+    for p in PAGES[1:]:
+        first[p] = timed(page(p))
+    warm: dict[str, list[float]] = {}
+    for _ in range(repeat):
+        for p in PAGES:
+            warm.setdefault(p, []).append(timed(page(p)))
+    inter: dict[str, list[float]] = {}
 
-    preds = pd.read_parquet(Path(a.models_dir) / a.run / "predictions.parquet", columns=["text", "n_tokens"])
-    med = preds["n_tokens"].median()
-    texts = preds.iloc[(preds["n_tokens"] - med).abs().argsort()[: a.live]]["text"].tolist()
-    live["review_tokens_median"] = float(med)
-    for i in range(a.live):
-        at.text_area(key="review_text").set_value(texts[i % len(texts)]).run()
-        lat.append(float(at.metric[3].value.split()[0]))
-    live["latency_ms_p50"] = statistics.median(lat)
-    live["latency_ms"] = lat
-    out = {
-        "benchmark": "dashboard",
-        "date": str(date.today()),
-        "run": a.run,
-        "kind": info.get("kind"),
-        "rows": int(info["data"]["test"]["rows"]),
-        "cold_start_s": round(cold_start, 3),
-        "cold_first_open_s": {k: round(v, 3) for k, v in cold_pages.items()},
-        "warm_s": {
-            k: {"median": round(statistics.median(v), 3), "max": round(max(v), 3), "n": len(v)} for k, v in res.items()
-        },
-        "live": live,
-        "note": os.environ.get("BENCH_NOTE", ""),
+    def step(name, fn):
+        inter.setdefault(name, []).append(timed(fn))
+
+    page("errors")()
+    for i in range(repeat + 1):
+        pagers = [n for n in at.number_input if str(n.label).startswith("Page")]
+        if pagers:  # the old dashboard had no pages: the table held the first 2,000 rows
+            step("next page of errors", lambda i=i, pager=pagers[0]: pager.set_value(2 + i % 2).run())
+    page("metrics")()
+    for i in range(repeat + 1):  # the first of each is a new question, the others are asked before
+        step("threshold slider", lambda i=i: at.slider(key="threshold").set_value([0.3, 0.4, 0.3, 0.4][i % 4]).run())
+    page("errors")()
+    for i in range(repeat + 1):
+        step("error type filter", lambda i=i: at.multiselect[0].set_value(["FP"] if i % 2 == 0 else ["FN"]).run())
+    for i in range(repeat + 1):
+        step("text search", lambda i=i: at.text_input[0].set_value(["boring", "actor"][i % 2]).run())
+    for i in range(repeat + 1):
+        step("confidence slider", lambda i=i: at.slider[0].set_value((0.6 + 0.05 * (i % 2), 1.0)).run())
+    return {
+        "imports_s": round(imports, 3),
+        "first_open_s": first,
+        "warm_s": {p: statistics.median(v) for p, v in warm.items()},
+        "interactions_s": {k: {"first": v[0], "warm_median": statistics.median(v[1:])} for k, v in inter.items()},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    path = ROOT / "benchmarks" / "results" / f"dashboard-{a.run}-{date.today()}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def server_side(run: Path, code: Path, repeat: int, cache: Path) -> dict:
+    shutil.rmtree(cache, ignore_errors=True)
+    env = {**os.environ, "PYTHONPATH": str(code), "IMDB_ERRORS_CACHE": str(cache)}
+    cmd = [sys.executable, "-m", "benchmarks.dashboard_speed", "--worker", str(run.parent), run.name, str(code)]
+    out = subprocess.run(cmd + ["--repeat", str(repeat)], env=env, cwd=ROOT, capture_output=True, text=True)
+    if out.returncode:
+        return {"failed": out.stderr[-3000:]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- in Chromium
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def in_browser(run: Path, code: Path, repeat: int, cache: Path) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from dashboard.browser import free_port
+
+    shutil.rmtree(cache, ignore_errors=True)
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(code), "MODELS_DIR": str(run.parent), "IMDB_ERRORS_CACHE": str(cache)}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(code / "dashboard" / "Home.py"), "--server.headless", "true"]
+    cmd += ["--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.address", "127.0.0.1"]
+    log = open(cache.parent / f"server-{port}.log", "wb")
+    proc = subprocess.Popen(cmd, env=env, cwd=code, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    needs = {
+        "overview": ".js-plotly-plot",
+        "metrics": '.js-plotly-plot, [data-testid="stDataFrame"] canvas',
+        "errors": '[data-testid="stDataFrame"] canvas',
+        "behavior": ".js-plotly-plot",
+    }
+    done = """() => { const a = document.querySelector('[data-testid="stApp"]');
+        return a && a.getAttribute('data-test-script-state') === 'notRunning' && document.querySelector('h1'); }"""
+    try:
+        import urllib.request
+
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path="/usr/bin/chromium", args=["--no-sandbox", "--headless", "--disable-gpu"]
+            )
+            pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+
+            def open_page(name: str) -> float:
+                t = time.perf_counter()
+                pg.goto(f"{url}/{name}?run={run.name}", wait_until="domcontentloaded", timeout=900_000)
+                pg.wait_for_function(done, timeout=900_000, polling=50)
+                pg.wait_for_selector(needs[name], timeout=900_000)
+                return round(time.perf_counter() - t, 3)
+
+            def switch_to(name: str) -> float:
+                """A click in the sidebar, as a user moves between pages (no reload of the app)."""
+                check = done.replace(
+                    "document.querySelector('h1'); }",
+                    f"(document.querySelector('h1') || {{}}).innerText === {TITLES[name]!r}; }}",
+                )
+                t = time.perf_counter()
+                pg.locator('[data-testid="stSidebarNavLink"]', has_text=NAV[name]).first.click()
+                pg.wait_for_function(check, timeout=900_000, polling=50)
+                pg.wait_for_selector(needs[name], timeout=900_000)
+                return round(time.perf_counter() - t, 3)
+
+            first = {name: open_page(name) for name in PAGES}  # a fresh load of the app per page
+            warm: dict[str, list[float]] = {}
+            for _ in range(repeat):
+                for name in PAGES[1:] + PAGES[:1]:
+                    warm.setdefault(name, []).append(switch_to(name))
+            warm = {k: statistics.median(v) for k, v in warm.items()}
+            browser.close()
+        return {"first_open_s": first, "warm_s": warm, "server_peak_rss_mb": _peak_rss_mb(proc.pid)}
+    finally:
+        proc.terminate()
+        proc.wait(20)
+        log.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--source", type=Path, help="run folder whose reviews are replicated")
+    ap.add_argument("--rows", type=int, nargs="+", default=[25_000, 250_000, 1_000_000])
+    ap.add_argument("--code", type=Path, default=ROOT, help="checkout whose dashboard is measured")
+    ap.add_argument("--label", default="after")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/dashboard-speed"))
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--worker", nargs=3, metavar=("MODELS_DIR", "RUN", "CODE"), help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.worker:
+        print(json.dumps(apptest_worker(*a.worker, repeat=a.repeat)))
+        return
+    if a.source is None:
+        ap.error("--source RUN_DIR is required (a run folder with predictions.parquet)")
+    results = []
+    for n in a.rows:
+        t = time.perf_counter()
+        run = build_run(a.source, n, a.work)
+        entry = {"rows": n, "build_s": round(time.perf_counter() - t, 1), "load_before": os.getloadavg()[0]}
+        entry["server_side"] = server_side(run, a.code.resolve(), a.repeat, a.work / "index-cache")
+        print(n, "server-side", json.dumps(entry["server_side"]), flush=True)
+        if not a.no_browser:
+            entry["browser"] = in_browser(run, a.code.resolve(), a.repeat, a.work / "index-cache")
+            print(n, "browser", json.dumps(entry["browser"]), flush=True)
+        entry["load_after"] = os.getloadavg()[0]
+        results.append(entry)
+    commit = subprocess.run(["git", "-C", str(a.code), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    out = {
+        "benchmark": "dashboard_speed",
+        "date": str(date.today()),
+        "label": a.label,
+        "code_commit": commit.stdout.strip(),
+        "source_run": a.source.name,
+        "cores": os.cpu_count(),
+        "results": results,
+    }
+    path = ROOT / "benchmarks" / "results" / f"dashboard-speed-{a.label}-{date.today()}.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
-    print(json.dumps({k: out[k] for k in ("cold_start_s", "cold_first_open_s", "warm_s")}, indent=2))
-    print("live p50 ms", live["latency_ms_p50"])
+    print(path)
 
 
 if __name__ == "__main__":

@@ -48,7 +48,7 @@ def roc_figure(c: dict, cm: dict, thr: float) -> tuple[go.Figure, go.Figure]:
     tp, fp, fn, tn = cm["tp"], cm["fp"], cm["fn"], cm["tn"]
     tpr, fpr = tp / max(tp + fn, 1), fp / max(fp + tn, 1)
     prec, rec = tp / max(tp + fp, 1), tp / max(tp + fn, 1)
-    roc = go.Figure(go.Scattergl(x=c["roc"]["fpr"], y=c["roc"]["tpr"], mode="lines", name="ROC"))
+    roc = go.Figure(go.Scatter(x=c["roc"]["fpr"], y=c["roc"]["tpr"], mode="lines", name="ROC"))
     roc.add_trace(
         go.Scatter(x=[fpr], y=[tpr], mode="markers", marker=dict(size=12, color="#dc2626"), name=f"threshold {thr:.2f}")
     )
@@ -61,7 +61,7 @@ def roc_figure(c: dict, cm: dict, thr: float) -> tuple[go.Figure, go.Figure]:
         margin=dict(l=10, r=10, t=40, b=10),
         showlegend=False,
     )
-    pr = go.Figure(go.Scattergl(x=c["pr"]["recall"], y=c["pr"]["precision"], mode="lines", name="PR"))
+    pr = go.Figure(go.Scatter(x=c["pr"]["recall"], y=c["pr"]["precision"], mode="lines", name="PR"))
     pr.add_trace(
         go.Scatter(
             x=[rec], y=[prec], mode="markers", marker=dict(size=12, color="#dc2626"), name=f"threshold {thr:.2f}"
