@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pandas as pd
-from sklearn import metrics as skm
 
 LENGTH_BUCKETS = [0, 128, 256, 512, 1024, 10**9]
 LENGTH_LABELS = ["<128", "128-255", "256-511", "512-1023", "1024+"]
@@ -40,6 +39,8 @@ def classification_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5,
 
     Metrics that need both classes (ROC-AUC, log loss) are ``None`` on a one-class slice.
     """
+    from sklearn import metrics as skm  # imported here: the dashboard's pages need only the light functions
+
     y = np.asarray(y).astype(int)
     p = np.clip(np.asarray(p, dtype=float), 1e-7, 1 - 1e-7)
     pred = (p >= threshold).astype(int)
@@ -126,6 +127,8 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
 
 def threshold_curves(y: np.ndarray, p: np.ndarray) -> dict[str, pd.DataFrame]:
     """ROC and precision-recall curves (for plotting)."""
+    from sklearn import metrics as skm
+
     fpr, tpr, thr = skm.roc_curve(y, p)
     prec, rec, thr_pr = skm.precision_recall_curve(y, p)
     return {

@@ -112,7 +112,7 @@ class RunQuery:
     def _open_index(self, root: Path | None) -> None:
         try:
             self._index = TextIndex.open(self.parquet, root)
-        except (OSError, pa.ArrowException) as exc:
+        except (OSError, ValueError, pa.ArrowException) as exc:
             log.warning("text index not available for %s (%s): reading texts from the parquet", self.parquet, exc)
             self.index_error = f"{type(exc).__name__}: {exc}"
 
@@ -362,19 +362,22 @@ class RunQuery:
         got = self._one(f"SELECT {cols} FROM tags WHERE id = ? LIMIT 1", [str(review_id)])
         return [t for t, v in zip(self.tag_columns, got or ()) if v is True]  # None: not computed for it
 
-    def label_issues(self) -> pd.DataFrame | None:
-        """cleanlab's likely-mislabeled reviews (lowest label quality first) with their start, or ``None``."""
+    def label_issues(self, limit: int = 500) -> tuple[pd.DataFrame, int] | None:
+        """cleanlab's likely-mislabeled reviews, lowest label quality first: the first ``limit`` (default 500)
+        with the start of their text, and how many there are. ``None`` when the run has no label-issue tags."""
         if "label_issue" not in self.tag_columns:
             return None
         try:
+            total = int(self._one("SELECT count(*) FROM tags WHERE label_issue")[0])
             got = self._df(
                 "SELECT p.row, p.id, t.label_issue_quality AS label_quality, p.label, p.rating, p.prob_pos "
-                "FROM tags t JOIN preds p USING (id) WHERE t.label_issue ORDER BY label_quality, p.row"
+                "FROM tags t JOIN preds p USING (id) WHERE t.label_issue ORDER BY label_quality, p.row LIMIT ?",
+                [int(limit)],
             )
         except duckdb.Error:  # label_issue without its quality column: written by another tool
             return None
         got["text"] = [snippet(t) for t in self.texts(got["row"])]
-        return got.drop(columns="row")
+        return got.drop(columns="row"), total
 
     def compare(self, other: RunQuery | Path | str, version: object = None) -> dict | None:
         """On the reviews both runs scored (joined on ``id``): both wrong, only this wrong, only the other

@@ -171,8 +171,10 @@ def test_tag_filters_ignore_untagged_reviews(run, tmp_path):
     assert q.tags_of("r15") == ["negation", "irony"] and q.tags_of("r1") == [] and q.tags_of("nope") == []
     with pytest.raises(ValueError, match="unknown tag"):
         q.error_count(ErrorFilter(tags=("no_such_tag",)))
-    issues = q.label_issues()
+    issues, total = q.label_issues()
+    assert total == len(range(0, len(df), 97))
     assert issues["id"].tolist() == [f"r{i}" for i in range(0, len(df), 97)]  # lowest quality first
+    assert q.label_issues(limit=3)[0]["id"].tolist() == ["r0", "r97", "r194"]
     assert issues["label_quality"].is_monotonic_increasing
 
 

@@ -92,13 +92,16 @@ else:
         st.switch_page("views/errors.py", query_params={"tag": tag, "run": run.info.name})
 
 st.subheader("Likely mislabeled (cleanlab)")
-issues = state.ask(run, "label_issues")
-if issues is None:
+found = state.ask(run, "label_issues", 500)
+if found is None:
     st.info("No label-issue scores in this run yet (they come with the tags).")
 else:
+    issues, n_issues = found
     summary = (run.tag_stats or {}).get("label_issues", {})
     st.caption(
-        f"{len(issues):,} of {summary.get('of', state.ask(run, 'summary')['n']):,} test reviews: cleanlab's confident learning "
+        f"{n_issues:,} of {summary.get('of', state.ask(run, 'summary')['n']):,} test reviews"
+        + (f" (the {len(issues):,} most doubtful shown)" if n_issues > len(issues) else "")
+        + ": cleanlab's confident learning "
         "doubts the given label (`cleanlab.filter.find_label_issues` on the run's out-of-sample test probabilities). "
         "Sorted by label quality (P(given label)): lowest first. Not ranked by lift: it is defined on disagreement "
         "with the label, so nearly all of them are errors by construction. Read them; check the star rating."
