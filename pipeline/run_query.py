@@ -70,18 +70,24 @@ class ErrorFilter:
 
 
 class RunQuery:
-    """Queries over one run folder's ``predictions.parquet`` (and ``tags.parquet`` when present).
+    """Queries over one run's predictions file (and its tags file when given and present).
 
     ``index_root``: where the text sidecar is cached (default :func:`pipeline.text_index.cache_root`);
     ``memory_limit``: DuckDB's budget before it spills to disk (default 1 GB).
     """
 
-    def __init__(self, run_dir: Path | str, *, index_root: Path | None = None, memory_limit: str = "1GB"):
-        from .runs import PREDICTIONS, TAGS, run_file
-
-        self.run_dir = Path(run_dir)
-        self.parquet = run_file(self.run_dir, PREDICTIONS)
-        tags = run_file(self.run_dir, TAGS)
+    def __init__(
+        self,
+        predictions: Path | str,
+        tags: Path | str | None = None,
+        *,
+        index_root: Path | None = None,
+        memory_limit: str = "1GB",
+    ):
+        # paths, not a run folder: the layout's file names are defined in pipeline.runs (Run.query passes them)
+        self.parquet = Path(predictions)
+        self.run_dir = self.parquet.parent
+        tags = Path(tags) if tags is not None else None
         self._con = duckdb.connect(config={"memory_limit": memory_limit})
         try:
             self._con.execute(
@@ -92,7 +98,7 @@ class RunQuery:
         except duckdb.Error as exc:
             raise RunError(f"run {self.run_dir.name!r}: cannot query predictions.parquet ({exc})") from None
         self.tag_columns: list[str] = []
-        if tags.is_file():
+        if tags is not None and tags.is_file():
             try:
                 self._con.execute(f"CREATE VIEW tags AS SELECT * FROM read_parquet({_sql_str(str(tags))})")
                 schema = self._con.execute("DESCRIBE tags").fetchall()

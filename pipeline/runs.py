@@ -241,11 +241,11 @@ class Run:
     @property
     def query(self):
         """The run's :class:`~pipeline.run_query.RunQuery` (DuckDB over the parquet; built on first use)."""
-        from .run_query import RunQuery
+        from .run_query import RunQuery  # DuckDB is imported only by readers that query
 
         with self._lock:
             if self._query is None:
-                self._query = RunQuery(self.path)
+                self._query = RunQuery(run_file(self.path, PREDICTIONS), run_file(self.path, TAGS))
             return self._query
 
 

@@ -63,7 +63,7 @@ def run(tmp_path) -> tuple[pd.DataFrame, object]:
 
 
 def query(folder, tmp_path, **kw) -> RunQuery:
-    q = RunQuery(folder, index_root=tmp_path / "index", **kw)
+    q = RunQuery(folder / "predictions.parquet", folder / "tags.parquet", index_root=tmp_path / "index", **kw)
     assert q.wait_for_index(60)
     return q
 
@@ -146,7 +146,7 @@ def test_error_filters_pages_and_search_match_pandas(run, tmp_path, with_index):
     else:  # the cache folder cannot be created: every answer comes from the parquet, the same answers
         blocker = tmp_path / "not-a-folder"
         blocker.write_text("")
-        q = RunQuery(folder, index_root=blocker / "index")
+        q = RunQuery(folder / "predictions.parquet", folder / "tags.parquet", index_root=blocker / "index")
         assert not q.wait_for_index(60) and q.index_error
     for f in FILTERS:
         want = expected_errors(df, f)
@@ -229,7 +229,7 @@ def test_sidecar_is_built_once_and_rebuilt_when_the_parquet_changes(run, tmp_pat
     q = query(folder, tmp_path)
     first = index_folder(q.parquet, tmp_path / "index")
     assert (first / ERROR_TEXTS).is_file()
-    again = RunQuery(folder, index_root=tmp_path / "index")
+    again = RunQuery(folder / "predictions.parquet", index_root=tmp_path / "index")
     assert again.index_ready  # opened, not rebuilt: the folder is reused
     changed = df.assign(text=df["text"].str.upper())
     changed.to_parquet(folder / "predictions.parquet")
