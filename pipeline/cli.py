@@ -281,33 +281,39 @@ def cmd_baseline(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    import numpy as np
+    """Score a file of reviews in chunks (memory holds one chunk), resumable: rerun the same command after a
+    crash or Ctrl-C and the chunks already in ``<output>.parts/`` are kept."""
     from tqdm.auto import tqdm
 
-    from .atomic import atomic_write_parquet, atomic_write_text
-    from .classifiers import load_classifier, score_texts
-    from .inputs import read_reviews_file
-    from .render import csv_safe
     from .runs import COMPLETE
 
     run_dir = _run_dir(args)
     if not (run_dir / COMPLETE).is_file():
         raise PipelineError(f"no complete run at {run_dir}")
-    df = read_reviews_file(args.input)
+    from .classifiers import load_classifier
+    from .inputs import iter_reviews_file
+    from .predict import parts_dir, predict_file
+
+    first = iter_reviews_file(args.input, args.chunk_rows)
+    next(first, None)  # a missing or malformed input (or its first chunk) fails before the model loads
+    first.close()
     clf = load_classifier(run_dir)
-    t0 = time.perf_counter()
-    with tqdm(total=len(df), desc="scoring", unit="review") as bar:
-        probs = score_texts(clf, df["text"].tolist(), args.batch, on_batch=lambda done: bar.update(done - bar.n))
-    df["prob_pos"] = probs.astype("float32")
-    df["pred"] = (df["prob_pos"] >= 0.5).astype("int8")
-    df["pred_label"] = np.where(df["pred"] == 1, "positive", "negative")
-    out = Path(args.output)
-    if out.suffix == ".csv":  # formulas defused: the CSV is meant to be opened in a spreadsheet
-        atomic_write_text(out, csv_safe(df))
-    else:
-        atomic_write_parquet(out, df)
-    log.info("scored %d reviews in %.1f s → %s", len(df), time.perf_counter() - t0, out)
-    print(out)
+    model_id = {"run": str(run_dir.resolve()), "complete": (run_dir / COMPLETE).read_text().strip()}
+    bar = lambda total: tqdm(total=total, desc="scoring", unit="review", mininterval=1.0)
+    try:
+        res = predict_file(
+            clf, args.input, args.output, model_id=model_id, batch=args.batch, chunk_rows=args.chunk_rows, progress=bar
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted; the chunks scored so far are kept in {parts_dir(Path(args.output))}: rerun the same "
+            "command to continue",
+            file=sys.stderr,
+        )
+        return 130
+    resumed = f" ({res.resumed_chunks} of {res.chunks} chunks from an earlier run)" if res.resumed_chunks else ""
+    log.info("scored %d reviews in %.1f s%s → %s", res.reviews, res.seconds, resumed, res.output)
+    print(res.output)
     return 0
 
 
@@ -446,7 +452,15 @@ def build_parser() -> argparse.ArgumentParser:
     _run_arg(pr)
     pr.add_argument("--input", required=True)
     pr.add_argument("--output", required=True, help=".parquet or .csv")
-    pr.add_argument("--batch", type=int, default=256)
+    pr.add_argument("--batch", type=int, default=256, help="reviews per model call (default 256)")
+    pr.add_argument(
+        "--chunk-rows",
+        dest="chunk_rows",
+        type=int,
+        default=20_000,  # = pipeline.inputs.DEFAULT_CHUNK_ROWS (not imported here: it loads pandas)
+        help="input rows read, scored and written at a time: memory holds one chunk; a rerun after a crash "
+        "resumes from the last finished chunk (default 20000)",
+    )
     pr.set_defaults(func=cmd_predict)
 
     q = sub.add_parser("quantize", help="add the int8 copy SHAP uses to a run written before runs carried it")
