@@ -113,7 +113,11 @@ def _run_dir(args) -> Path:
 
 
 def cmd_run(args) -> int:
+    from .classifiers.transformer.distribution import worker_role
+
     cfg = _config(args)  # checked before TensorFlow is imported: a typo fails in a second, not ten
+    if not worker_role().is_chief:  # TF_CONFIG names several machines and this one is not the chief
+        return _train_as_worker(cfg)
     splits, writer, seconds = _splits_and_writer(cfg, args.resume)
     timings = {"load_data": {"seconds": seconds}}
     from .classifiers.transformer.train import fine_tune
@@ -137,6 +141,19 @@ def cmd_run(args) -> int:
         )
     )
     return _after_scoring(writer.final, clf, challenge=not args.no_challenge, analysis=not args.no_analysis)
+
+
+def _train_as_worker(cfg: RunConfig) -> int:
+    """A non-chief machine of a multi-worker run: trains its share in step with the others, in a scratch
+    folder; the chief writes, scores and publishes the run."""
+    import tempfile
+
+    from .classifiers.transformer.train import fine_tune
+
+    with tempfile.TemporaryDirectory(prefix=f"{cfg.name}-worker-") as scratch:
+        fine_tune(cfg, _splits(cfg), Path(scratch))
+    print(f"worker done: the chief writes run {cfg.name!r}")
+    return 0
 
 
 def _after_scoring(run_dir: Path, clf, challenge: bool, analysis: bool) -> int:

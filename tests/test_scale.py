@@ -132,3 +132,28 @@ def test_a_column_changing_type_in_a_later_chunk_is_named(baseline_run, tmp_path
     assert not out.exists() and len(list(parts_dir(out).glob("part-*"))) == 2  # what was scored is kept
     manifest = json.loads((parts_dir(out) / "manifest.json").read_text())
     assert manifest["chunk_rows"] == 10 and manifest["input"]["name"] == "in.csv"
+
+
+# ---------------------------------------------------------------- training on several machines: TF_CONFIG
+
+
+def test_training_strategy_follows_tf_config():
+    from pipeline.classifiers.transformer.distribution import DEFAULT, MIRRORED, MULTI_WORKER, worker_role
+    from pipeline.errors import ConfigError
+
+    cluster = {"worker": ["host-a:2222", "host-b:2222"]}
+    as_worker = lambda i: json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})
+    assert worker_role(0, "").strategy == DEFAULT  # TF_CONFIG unset or empty: the single-machine path
+    assert worker_role(2, "").strategy == MIRRORED  # several local GPUs, no cluster
+    first, second = worker_role(0, as_worker(0)), worker_role(0, as_worker(1))
+    assert (first.strategy, first.workers, first.is_chief) == (MULTI_WORKER, 2, True)
+    assert (second.strategy, second.is_chief) == (MULTI_WORKER, False)
+    with_chief = {"chief": ["host-c:2222"], **cluster}
+    role = worker_role(0, json.dumps({"cluster": with_chief, "task": {"type": "worker", "index": 0}}))
+    assert role.workers == 3 and not role.is_chief  # with a chief task, worker 0 is not the chief
+    one = json.dumps({"cluster": {"worker": ["localhost:2222"]}, "task": {"type": "worker", "index": 0}})
+    assert worker_role(0, one).strategy == DEFAULT  # a one-task TF_CONFIG trains as on one machine
+    with pytest.raises(ConfigError, match="TF_CONFIG is not valid"):
+        worker_role(0, "{not json")
+    with pytest.raises(ConfigError, match="not one of its cluster"):
+        worker_role(0, json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 5}}))
