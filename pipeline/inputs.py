@@ -131,9 +131,11 @@ def _read_text_format(raw: bytes, filename: str, suffix: str, limits: InputLimit
     return (df.head(cap) if more else df), more
 
 
-def _open_parquet(source, filename: str, limits: InputLimits):
+def _open_parquet(source, filename: str, limits: InputLimits, pre_buffer: bool = True):
     """A ``ParquetFile`` whose string columns read as dictionaries, refused when a column chunk would decode
-    to more than ``limits.max_decoded_bytes`` (a dictionary page itself can hold one enormous value)."""
+    to more than ``limits.max_decoded_bytes`` (a dictionary page itself can hold one enormous value).
+    ``pre_buffer=False`` for streaming: with it on, ``iter_batches`` keeps every row group's raw bytes read so
+    far until the end (measured: +90 MB of Arrow memory over a 124 MB file), so memory grew with the file."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -149,7 +151,7 @@ def _open_parquet(source, filename: str, limits: InputLimits):
         ]
         if hasattr(source, "seek"):
             source.seek(0)
-        pf = pq.ParquetFile(source, read_dictionary=strings)
+        pf = pq.ParquetFile(source, read_dictionary=strings, pre_buffer=pre_buffer)
     except Exception as exc:  # noqa: BLE001
         raise DataError(f"{filename}: cannot parse ({type(exc).__name__}: {str(exc)[:160]})") from None
     meta = pf.metadata
@@ -320,7 +322,7 @@ def _raw_chunks_text(p: Path, suffix: str, chunk_rows: int):
 
 
 def _raw_chunks_parquet(p: Path, chunk_rows: int, limits: InputLimits):
-    pf = _open_parquet(p, p.name, limits)
+    pf = _open_parquet(p, p.name, limits, pre_buffer=False)
     rows = 0
     # one chunk's decoded size is limited, not the file's: memory holds one chunk at a time
     for batch in pf.iter_batches(batch_size=chunk_rows):
