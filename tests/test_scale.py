@@ -157,3 +157,21 @@ def test_training_strategy_follows_tf_config():
         worker_role(0, "{not json")
     with pytest.raises(ConfigError, match="not one of its cluster"):
         worker_role(0, json.dumps({"cluster": cluster, "task": {"type": "worker", "index": 5}}))
+
+
+def test_evaluate_writes_test_predictions_chunk_by_chunk(imdb_run, tmp_path):
+    from pipeline.classifiers import load_classifier
+    from pipeline.evaluate import METRIC_COLUMNS, score_to_parquet
+    from pipeline.runs import PREDICTION_COLUMNS, load_run
+
+    clf = load_classifier(imdb_run)
+    test = load_run(imdb_run).predictions.head(250)[["id", "text", "label", "rating"]]
+    out = tmp_path / "predictions.parquet"
+    logits, small, _ = score_to_parquet(clf, test, clf.temperature, out, "test", chunk_rows=100)
+    written = pq.ParquetFile(out)
+    assert written.metadata.num_row_groups == 3 and written.schema_arrow.names == list(PREDICTION_COLUMNS)
+    got = pd.read_parquet(out)
+    assert got["id"].tolist() == test["id"].tolist() and list(small.columns) == METRIC_COLUMNS
+    np.testing.assert_allclose(got["prob_pos"], clf.prob_positive(test["text"].tolist()), atol=1e-5)
+    np.testing.assert_allclose(small["prob_pos"], got["prob_pos"])
+    assert logits.shape == (250, 2)
