@@ -299,7 +299,8 @@ def cmd_baseline(args) -> int:
 
 def cmd_predict(args) -> int:
     """Score a file of reviews in chunks (memory holds one chunk), resumable: rerun the same command after a
-    crash or Ctrl-C and the chunks already in ``<output>.parts/`` are kept."""
+    crash or Ctrl-C and the chunks already in ``<output>.parts/`` are kept. ``--engine ray`` scores it on
+    Ray Data instead (a local Ray, or the cluster at ``--ray-address``)."""
     from tqdm.auto import tqdm
 
     from .runs import COMPLETE
@@ -307,6 +308,15 @@ def cmd_predict(args) -> int:
     run_dir = _run_dir(args)
     if not (run_dir / COMPLETE).is_file():
         raise PipelineError(f"no complete run at {run_dir}")
+    if args.engine == "ray":
+        from .distributed import predict_on_ray
+
+        res = predict_on_ray(
+            run_dir, args.input, args.output, batch=args.batch, workers=args.workers, address=args.ray_address
+        )
+        log.info("scored %d reviews on Ray in %.1f s → %s", res.reviews, res.seconds, res.output)
+        print(res.output)
+        return 0
     from .classifiers import load_classifier
     from .inputs import iter_reviews_file
     from .predict import parts_dir, predict_file
@@ -477,6 +487,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=20_000,  # = pipeline.inputs.DEFAULT_CHUNK_ROWS (not imported here: it loads pandas)
         help="input rows read, scored and written at a time: memory holds one chunk; a rerun after a crash "
         "resumes from the last finished chunk (default 20000)",
+    )
+    pr.add_argument(
+        "--engine",
+        default="local",
+        choices=["local", "ray"],
+        help="local: this process (default); ray: Ray Data, on a local Ray or the cluster at --ray-address "
+        "(pip install .[ray]; the input needs an id column; --output is a folder of Parquet files)",
+    )
+    pr.add_argument(
+        "--workers", type=int, default=None, help="with --engine ray: model replicas (default: one per CPU)"
+    )
+    pr.add_argument(
+        "--ray-address",
+        dest="ray_address",
+        default=None,
+        help="with --engine ray: cluster address (default: local Ray)",
     )
     pr.set_defaults(func=cmd_predict)
 

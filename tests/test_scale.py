@@ -134,6 +134,40 @@ def test_a_column_changing_type_in_a_later_chunk_is_named(baseline_run, tmp_path
     assert manifest["chunk_rows"] == 10 and manifest["input"]["name"] == "in.csv"
 
 
+# ---------------------------------------------------------------- Ray Data: the same scores, on an engine
+
+
+def test_ray_engine_scores_like_the_local_predict(imdb_run, tmp_path):
+    pytest.importorskip("ray.data", reason="Ray Data is the optional extra: pip install -e '.[ray]'")
+    from pipeline.cli import main
+
+    df = reviews_frame(60).rename(columns={"review": "text"})
+    df.insert(0, "id", [f"r{i}" for i in range(len(df))])
+    df.to_parquet(tmp_path / "in.parquet")
+    argv = ["predict", "--run", str(imdb_run), "--input", str(tmp_path / "in.parquet")]
+    assert main([*argv, "--output", str(tmp_path / "local.parquet")]) == 0
+    assert main([*argv, "--output", str(tmp_path / "ray"), "--engine", "ray", "--workers", "1"]) == 0
+    local = pd.read_parquet(tmp_path / "local.parquet")
+    on_ray = pd.read_parquet(tmp_path / "ray")  # a folder of Parquet files, rows in input order
+    assert on_ray["id"].tolist() == local["id"].tolist() and len(local) == 57
+    assert on_ray["stars"].tolist() == local["stars"].tolist()
+    np.testing.assert_allclose(on_ray["prob_pos"], local["prob_pos"], atol=1e-5)
+    assert on_ray["pred_label"].tolist() == local["pred_label"].tolist()
+    assert not (tmp_path / "ray.partial").exists()
+
+
+def test_ray_engine_refuses_bad_input_in_one_line(imdb_run, tmp_path, capsys):
+    pytest.importorskip("ray.data", reason="Ray Data is the optional extra: pip install -e '.[ray]'")
+    from pipeline.cli import main
+
+    reviews_frame(10).to_parquet(tmp_path / "no-id.parquet")
+    argv = ["predict", "--run", str(imdb_run), "--engine", "ray", "--output", str(tmp_path / "o")]
+    assert main([*argv, "--input", str(tmp_path / "no-id.parquet")]) == 2
+    assert "needs an 'id' column" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert main([*argv, "--input", str(tmp_path / "missing.parquet")]) == 2
+    assert "input file not found" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- training on several machines: TF_CONFIG
 
 
