@@ -128,8 +128,9 @@ def predict_on_ray(
     shutil.rmtree(staging, ignore_errors=True)  # a crashed job's leftovers: Ray restarts from the start
     started_here = not ray.is_initialized()
     if started_here:
-        env = {k: os.environ[k] for k in WORKER_ENV if k in os.environ}
-        runtime_env = {"env_vars": env, "py_modules": [str(Path(__file__).resolve().parent)]}
+        runtime_env = {"env_vars": {k: os.environ[k] for k in WORKER_ENV if k in os.environ}}
+        if address is None:  # a local Ray's workers import this very code; on a cluster, `--working-dir .` ships it
+            runtime_env["py_modules"] = [str(Path(__file__).resolve().parent)]
         ray.init(address=address, runtime_env=runtime_env, include_dashboard=False, logging_level=logging.WARNING)
     t0 = time.perf_counter()
     try:
