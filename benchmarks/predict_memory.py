@@ -69,6 +69,12 @@ def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def _model_facts(run: Path) -> dict:
+    """What model scored (the run path is a local one): its kind and training size, from run.json."""
+    conf = json.loads((run / "run.json").read_text())
+    return {"kind": conf["kind"], "model": conf["config"]["model"], "train_size": conf["config"]["train_size"]}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True, help="run folder to score with (a baseline run: minutes for 1M)")
@@ -122,6 +128,7 @@ def main() -> None:
         "date": str(date.today()),
         "cpu_threads": os.cpu_count(),
         "run": a.run,
+        "model": _model_facts(Path(a.run)),
         "command": " ".join(["python", "benchmarks/predict_memory.py", *sys.argv[1:]]),
         "input": "synthetic short reviews: 1–3 IMDB train sentences each (benchmarks/predict_memory.py:short_reviews)",
         "chunk_rows": 20_000,
