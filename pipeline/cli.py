@@ -113,7 +113,11 @@ def _run_dir(args) -> Path:
 
 
 def cmd_run(args) -> int:
+    from .classifiers.transformer.distribution import worker_role
+
     cfg = _config(args)  # checked before TensorFlow is imported: a typo fails in a second, not ten
+    if not worker_role().is_chief:  # TF_CONFIG names several machines and this one is not the chief
+        return _train_as_worker(cfg)
     splits, writer, seconds = _splits_and_writer(cfg, args.resume)
     timings = {"load_data": {"seconds": seconds}}
     from .classifiers.transformer.train import fine_tune
@@ -137,6 +141,19 @@ def cmd_run(args) -> int:
         )
     )
     return _after_scoring(writer.final, clf, challenge=not args.no_challenge, analysis=not args.no_analysis)
+
+
+def _train_as_worker(cfg: RunConfig) -> int:
+    """A non-chief machine of a multi-worker run: trains its share in step with the others, in a scratch
+    folder; the chief writes, scores and publishes the run."""
+    import tempfile
+
+    from .classifiers.transformer.train import fine_tune
+
+    with tempfile.TemporaryDirectory(prefix=f"{cfg.name}-worker-") as scratch:
+        fine_tune(cfg, _splits(cfg), Path(scratch))
+    print(f"worker done: the chief writes run {cfg.name!r}")
+    return 0
 
 
 def _after_scoring(run_dir: Path, clf, challenge: bool, analysis: bool) -> int:
@@ -281,33 +298,49 @@ def cmd_baseline(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    import numpy as np
+    """Score a file of reviews in chunks (memory holds one chunk), resumable: rerun the same command after a
+    crash or Ctrl-C and the chunks already in ``<output>.parts/`` are kept. ``--engine ray`` scores it on
+    Ray Data instead (a local Ray, or the cluster at ``--ray-address``)."""
     from tqdm.auto import tqdm
 
-    from .atomic import atomic_write_parquet, atomic_write_text
-    from .classifiers import load_classifier, score_texts
-    from .inputs import read_reviews_file
-    from .render import csv_safe
     from .runs import COMPLETE
 
     run_dir = _run_dir(args)
     if not (run_dir / COMPLETE).is_file():
         raise PipelineError(f"no complete run at {run_dir}")
-    df = read_reviews_file(args.input)
+    if args.engine == "ray":
+        from .distributed import predict_on_ray
+
+        res = predict_on_ray(
+            run_dir, args.input, args.output, batch=args.batch, workers=args.workers, address=args.ray_address
+        )
+        log.info("scored %d reviews on Ray in %.1f s → %s", res.reviews, res.seconds, res.output)
+        print(res.output)
+        return 0
+    from .classifiers import load_classifier
+    from .inputs import iter_reviews_file
+    from .predict import parts_dir, predict_file
+
+    first = iter_reviews_file(args.input, args.chunk_rows)
+    next(first, None)  # a missing or malformed input (or its first chunk) fails before the model loads
+    first.close()
     clf = load_classifier(run_dir)
-    t0 = time.perf_counter()
-    with tqdm(total=len(df), desc="scoring", unit="review") as bar:
-        probs = score_texts(clf, df["text"].tolist(), args.batch, on_batch=lambda done: bar.update(done - bar.n))
-    df["prob_pos"] = probs.astype("float32")
-    df["pred"] = (df["prob_pos"] >= 0.5).astype("int8")
-    df["pred_label"] = np.where(df["pred"] == 1, "positive", "negative")
-    out = Path(args.output)
-    if out.suffix == ".csv":  # formulas defused: the CSV is meant to be opened in a spreadsheet
-        atomic_write_text(out, csv_safe(df))
-    else:
-        atomic_write_parquet(out, df)
-    log.info("scored %d reviews in %.1f s → %s", len(df), time.perf_counter() - t0, out)
-    print(out)
+    model_id = {"run": str(run_dir.resolve()), "complete": (run_dir / COMPLETE).read_text().strip()}
+    bar = lambda total: tqdm(total=total, desc="scoring", unit="review", mininterval=1.0)
+    try:
+        res = predict_file(
+            clf, args.input, args.output, model_id=model_id, batch=args.batch, chunk_rows=args.chunk_rows, progress=bar
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted; the chunks scored so far are kept in {parts_dir(Path(args.output))}: rerun the same "
+            "command to continue",
+            file=sys.stderr,
+        )
+        return 130
+    resumed = f" ({res.resumed_chunks} of {res.chunks} chunks from an earlier run)" if res.resumed_chunks else ""
+    log.info("scored %d reviews in %.1f s%s → %s", res.reviews, res.seconds, resumed, res.output)
+    print(res.output)
     return 0
 
 
@@ -446,7 +479,31 @@ def build_parser() -> argparse.ArgumentParser:
     _run_arg(pr)
     pr.add_argument("--input", required=True)
     pr.add_argument("--output", required=True, help=".parquet or .csv")
-    pr.add_argument("--batch", type=int, default=256)
+    pr.add_argument("--batch", type=int, default=256, help="reviews per model call (default 256)")
+    pr.add_argument(
+        "--chunk-rows",
+        dest="chunk_rows",
+        type=int,
+        default=20_000,  # = pipeline.inputs.DEFAULT_CHUNK_ROWS (not imported here: it loads pandas)
+        help="input rows read, scored and written at a time: memory holds one chunk; a rerun after a crash "
+        "resumes from the last finished chunk (default 20000)",
+    )
+    pr.add_argument(
+        "--engine",
+        default="local",
+        choices=["local", "ray"],
+        help="local: this process (default); ray: Ray Data, on a local Ray or the cluster at --ray-address "
+        "(pip install .[ray]; the input needs an id column; --output is a folder of Parquet files)",
+    )
+    pr.add_argument(
+        "--workers", type=int, default=None, help="with --engine ray: model replicas (default: one per CPU)"
+    )
+    pr.add_argument(
+        "--ray-address",
+        dest="ray_address",
+        default=None,
+        help="with --engine ray: cluster address (default: local Ray)",
+    )
     pr.set_defaults(func=cmd_predict)
 
     q = sub.add_parser("quantize", help="add the int8 copy SHAP uses to a run written before runs carried it")

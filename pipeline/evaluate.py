@@ -21,7 +21,7 @@ from .data import Splits
 from .modelcard import model_card
 from .provenance import git_commit, hardware, now_iso, versions
 from .run_writer import RunWriter
-from .runs import METRICS_JSON, MODEL_CARD, RUN_JSON
+from .runs import METRICS_JSON, MODEL_CARD, PREDICTIONS, RUN_JSON
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,41 @@ def score_transformer(clf, df: pd.DataFrame, desc: str) -> tuple[np.ndarray, pd.
         logits = clf.logits_from_ids(enc.ids, progress=bar)
     facts = pd.DataFrame({"n_tokens": enc.n_tokens, "truncated": enc.truncated})
     return logits, facts, time.perf_counter() - t0
+
+
+# Test reviews encoded, scored and written per chunk: memory holds one chunk's token ids and texts, not the split's.
+EVAL_CHUNK_ROWS = 5_000
+METRIC_COLUMNS = ["label", "rating", "prob_pos", "n_tokens", "truncated"]  # what metrics need of predictions
+
+
+def score_to_parquet(
+    clf, df: pd.DataFrame, temperature: float, path: Path, desc: str, chunk_rows: int = EVAL_CHUNK_ROWS
+) -> tuple[np.ndarray, pd.DataFrame, float]:
+    """Score ``df`` chunk by chunk, appending each chunk's :func:`predictions_frame` to ``path`` as one Parquet
+    row group (``path`` sits in the run's staging folder, published whole or not at all). Returns the raw
+    logits, the columns metrics need (:data:`METRIC_COLUMNS`, no text) and the seconds spent."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t0 = time.perf_counter()
+    logits, small, writer = [], [], None
+    try:
+        with _review_bar(len(df), desc) as bar:
+            for start in range(0, len(df), chunk_rows):
+                part = df.iloc[start : start + chunk_rows]
+                enc = clf.encode(part["text"].tolist())
+                chunk_logits = clf.logits_from_ids(enc.ids, progress=bar)
+                facts = pd.DataFrame({"n_tokens": enc.n_tokens, "truncated": enc.truncated})
+                preds = predictions_frame(part, logits_to_prob(chunk_logits, temperature), facts)
+                table = pa.Table.from_pandas(preds, preserve_index=False)
+                writer = writer or pq.ParquetWriter(path, table.schema)
+                writer.write_table(table)
+                logits.append(chunk_logits)
+                small.append(preds[METRIC_COLUMNS])
+    finally:
+        if writer is not None:
+            writer.close()
+    return np.concatenate(logits), pd.concat(small, ignore_index=True), time.perf_counter() - t0
 
 
 def predictions_frame(df: pd.DataFrame, prob: np.ndarray, facts: pd.DataFrame) -> pd.DataFrame:
@@ -73,7 +108,7 @@ def evaluate_transformer(
     val_logits, _, t_val = score_transformer(clf, splits.val, "validation")
     temperature = metrics.fit_temperature(val_logits, splits.val["label"].to_numpy()) if calibrate else 1.0
     clf.temperature = temperature
-    test_logits, facts, t_test = score_transformer(clf, splits.test, "test")
+    test_logits, scored, t_test = score_to_parquet(clf, splits.test, temperature, writer.path(PREDICTIONS), "test")
     timings["score_validation"] = {"seconds": round(t_val, 2), "reviews_per_s": round(len(splits.val) / t_val, 2)}
     timings["score_test"] = {"seconds": round(t_test, 2), "reviews_per_s": round(len(splits.test) / t_test, 2)}
     prob_raw = logits_to_prob(test_logits, 1.0)
@@ -92,12 +127,13 @@ def evaluate_transformer(
         writer,
         cfg,
         splits,
-        predictions_frame(splits.test, prob, facts),
+        scored,
         kind=kind,
         timings=timings,
         calibration=calibration,
         validation=val_cal,
         extra=extra,
+        predictions_written=True,
     )
 
 
@@ -112,8 +148,11 @@ def write_run(
     calibration: dict,
     validation: dict,
     extra: dict | None = None,
+    predictions_written: bool = False,
 ) -> Path:
-    """Metrics, run.json and model card from finished predictions; then mark complete and publish."""
+    """Metrics, run.json and model card from finished predictions; then mark complete and publish.
+    ``predictions_written``: the predictions file is already in the staging folder (written per chunk) and
+    ``preds`` holds only the columns metrics read (:data:`METRIC_COLUMNS`)."""
     overall = metrics.classification_metrics(preds["label"].to_numpy(), preds["prob_pos"].to_numpy())
     report = {
         "overall": overall,
@@ -124,7 +163,8 @@ def write_run(
             "records"
         ),
     }
-    writer.write_predictions(preds)
+    if not predictions_written:
+        writer.write_predictions(preds)
     writer.write_json(METRICS_JSON, report)
     run = {
         "name": writer.name,

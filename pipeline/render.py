@@ -26,14 +26,15 @@ def md_escape(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", " ").replace("\r", " ")
 
 
-def csv_safe(df: pd.DataFrame) -> str:
+def csv_safe(df: pd.DataFrame, header: bool = True) -> str:
     """CSV text of ``df`` with spreadsheet formulas defused (OWASP): a text cell starting with ``= + - @``,
-    tab or carriage return gets a leading ``'``, so ``=HYPERLINK(…)`` opens as text, not as a live link."""
+    tab or carriage return gets a leading ``'``, so ``=HYPERLINK(…)`` opens as text, not as a live link.
+    ``header=False``: rows only (a chunk appended to a CSV already started)."""
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             out[col] = out[col].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v)
-    return out.to_csv(index=False)
+    return out.to_csv(index=False, header=header)
 
 
 def safe_review_html(raw: str) -> str:

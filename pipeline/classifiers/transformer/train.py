@@ -18,6 +18,7 @@ from ..sources import MINILM_ALIAS, TINY_ALIAS, load_tokenizer
 from .batching import train_dataset
 from .checkpoint import load_model, model_facts, tiny_bert
 from .classifier import TFClassifier
+from .distribution import MIRRORED, MULTI_WORKER, worker_role
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,8 @@ def compile_model(model, optimizer) -> None:
 
 
 def setup_devices() -> dict:
-    """Pick a distribution strategy: several GPUs → Mirrored, one → default with mixed precision."""
+    """Pick a distribution strategy (:func:`~.distribution.worker_role`): ``TF_CONFIG`` naming several
+    machines → MultiWorkerMirrored; several GPUs → Mirrored; one → default, with mixed precision on a GPU."""
     gpus = tf.config.list_physical_devices("GPU")
     for g in gpus:
         try:
@@ -56,8 +58,14 @@ def setup_devices() -> dict:
             pass
     if gpus:
         tf.keras.mixed_precision.set_global_policy("mixed_float16")
-    strategy = tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
-    return {"gpus": len(gpus), "strategy": strategy, "mixed_precision": bool(gpus)}
+    role = worker_role(len(gpus))
+    if role.strategy == MULTI_WORKER:  # reads TF_CONFIG itself; must exist before any other TF op
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    elif role.strategy == MIRRORED:
+        strategy = tf.distribute.MirroredStrategy()
+    else:
+        strategy = tf.distribute.get_strategy()
+    return {"gpus": len(gpus), "strategy": strategy, "mixed_precision": bool(gpus), "role": role}
 
 
 def set_seed(seed: int) -> None:
@@ -162,6 +170,8 @@ def fine_tune(
         "best_epoch": best_epoch,
         "gpu_names": [d.name for d in tf.config.list_physical_devices("GPU")],
         "mixed_precision": devices["mixed_precision"],
+        "strategy": devices["role"].strategy,
+        "workers": devices["role"].workers,
         "model_facts": model_facts(mdl),
         "train_truncated_share": float(tr.truncated.mean()),
         # a resumed fit's history and train time cover only what ran in this process
