@@ -247,8 +247,41 @@ def test_default_shap_is_the_benchmarked_default(synthetic_run):
     assert api.clf is not bench.clf  # the benchmark loads its own classifier, like a user's from_run
     text = synthetic_reviews(1, 5)["text"][0]
     [a], [b] = api([text]), bench([text])
-    benchmarked = {"max_evals": 1000, "batch_size": 64, "precision": "int8"}  # the README's "(default)" row
+    # the README's "(default)" row
+    benchmarked = {"max_evals": 1000, "batch_size": 64, "precision": "int8", "unit": "word", "masker": "ids"}
     assert a.settings == b.settings == METHODS["shap"].defaults(api.clf.capabilities) == benchmarked
-    assert variant_name(DEFAULT_SHAP_SPEC, b.settings) == "shap_1000_int8"
+    assert variant_name(DEFAULT_SHAP_SPEC, b.settings) == "shap_1000_int8_word_ids"
     assert (a.method, a.units, b.units) == ("shap", "probability", "probability")
     assert a.tokens == b.tokens and a.scores == b.scores  # two objects, same answer (history-independent int8)
+
+
+def test_id_masker_gives_the_string_maskers_values_on_short_texts(clf):
+    """Issue #16: masking token ids (no masked strings, no re-tokenising) is the same computation as shap's Text
+    masker when the units are word-pieces: same features, same partition tree, same collapsed [MASK]."""
+    texts = ["the film was great", "a bad and boring story.", "great acting, awful plot, lovely music"]
+    strings = Explainer(clf, "shap", masker="text", unit="token", precision="float32", max_evals=200)
+    ids = Explainer(clf, "shap", masker="ids", unit="token", precision="float32", max_evals=200)
+    for text in texts:
+        [a], [b] = strings([text]), ids([text])
+        assert a.tokens == b.tokens
+        assert np.allclose(a.scores, b.scores, atol=1e-6) and a.base_value == pytest.approx(b.base_value, abs=1e-6)
+
+
+def test_word_units_merge_word_pieces_and_stay_complete(clf):
+    from pipeline.analysis.explain.id_masker import TokenIdMasker
+
+    text = "an unbelievably wonderful screenplay"
+    pieces = clf.tokenizer.tokenize(text)
+    assert any(p.startswith("##") for p in pieces)  # the text really has multi-piece words
+    masker = TokenIdMasker(clf.tokenizer, unit="word")
+    assert masker.units(text) == text.split()
+    # masking a word masks all its pieces, and a run of masked words becomes one [MASK]
+    (row,) = masker(np.array([True, True, False, False, True, True]), text)
+    mask_id = clf.tokenizer.mask_token_id
+    assert clf.tokenizer.convert_ids_to_tokens(row[0].tolist()) == ["[CLS]", "an", "[MASK]", "screenplay", "[SEP]"]
+    assert mask_id in row[0]
+    [a] = Explainer(clf, "shap", precision="float32", max_evals=200)([text])
+    assert a.tokens == text.split() and a.settings["unit"] == "word"
+    assert a.completeness_gap < 1e-6  # float32: the scores sum to p(text) − p(all masked)
+    with pytest.raises(ValueError, match="unit"):
+        Explainer(clf, "shap", masker="text", unit="word")([text])
