@@ -285,3 +285,25 @@ def test_word_units_merge_word_pieces_and_stay_complete(clf):
     assert a.completeness_gap < 1e-6  # float32: the scores sum to p(text) − p(all masked)
     with pytest.raises(ValueError, match="unit"):
         Explainer(clf, "shap", masker="text", unit="word")([text])
+
+
+def test_int8_row_scores_do_not_depend_on_their_batch_mates(clf):
+    """Issue #16 batches rows for the int8 interpreter again (fixed shapes per width): a row must score the same
+    whatever else shares its call, and the same as alone."""
+    from pipeline.classifiers.transformer.int8 import Int8Scorer
+
+    blob = clf.int8_scorer()._blob
+    ids = clf.encode(synthetic_reviews(12, 13)["text"].tolist()).ids
+    width = 24
+    rows = np.zeros((12, width), np.int32)
+    for i, x in enumerate(ids):
+        x = list(x[: width - 1]) + [clf.tokenizer.sep_token_id]
+        rows[i, : len(x)] = x
+    mask = (rows != 0).astype(np.int32)
+    scorer = Int8Scorer(blob, batch_tokens=8 * 32)  # 8 rows per call at this width
+    assert scorer.rows_per_call(32) == 8
+    alone = np.concatenate([Int8Scorer(blob, batch_tokens=0)(rows[i : i + 1], mask[i : i + 1]) for i in range(12)])
+    for order in (np.arange(12), np.arange(12)[::-1], np.random.default_rng(0).permutation(12)):
+        got = np.empty_like(alone)
+        got[order] = scorer(rows[order], mask[order])
+        np.testing.assert_array_equal(got, alone)

@@ -47,6 +47,7 @@ class ShapPartition(Method):
 
     def warm_up(self) -> None:
         self._explainer()
+        self.explain("warm-up: a short text compiles shap's numba code once")
 
     def _explainer(self):
         if self._shap is None:
