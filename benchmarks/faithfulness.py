@@ -57,6 +57,8 @@ def main() -> None:
     ap.add_argument("--reviews", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", nargs="+", default=DEFAULT_METHODS)
+    ap.add_argument("--max-tokens", type=int, help="sample only reviews of at most this many word-pieces (cost)")
+    ap.add_argument("--deadline", help="UTC HH:MM: stop computing a method at this time and report what is done")
     a = ap.parse_args()
 
     from pipeline.analysis.explain import Explainer
@@ -67,7 +69,8 @@ def main() -> None:
 
     run_dir = resolve_run_dir(a.run)
     preds = load_run(run_dir).predictions
-    pick = preds.sample(min(a.reviews, len(preds)), random_state=a.seed)
+    pool = preds if a.max_tokens is None else preds[preds["n_tokens"] <= a.max_tokens]
+    pick = pool.sample(min(a.reviews, len(pool)), random_state=a.seed)
     clf = load_classifier(run_dir)
 
     def score(rows):
@@ -88,7 +91,8 @@ def main() -> None:
         "date": str(date.today()),
         "run": run_dir.name,
         "reviews": len(reviews),
-        "pick": f"random sample of the run's test predictions, seed {a.seed}",
+        "pick": f"random sample of the run's test predictions, seed {a.seed}"
+        + (f", among the {len(pool)} of at most {a.max_tokens} word-pieces" if a.max_tokens else ""),
         "median_words": float(np.median([int(r[3].max()) + 1 for r in reviews])),
         "bins": list(BINS),
         "removal": "word-pieces of removed words -> [PAD] (attention mask 0), other positions unchanged; float32 model",
@@ -119,6 +123,8 @@ def main() -> None:
             rand = rng.standard_normal(n_words)  # drawn for every review so the control does not depend on the cache
             if rid in stored:
                 continue
+            if a.deadline and time.strftime("%H:%M", time.gmtime()) >= a.deadline:
+                break
             t0 = time.perf_counter()
             if name == "random":
                 scores = rand
@@ -139,14 +145,19 @@ def main() -> None:
                     "seconds": seconds,
                 }
             cache.write_text(json.dumps(stored))
-        ok = [stored[r[0]] for r in reviews if "error" not in stored[r[0]]]
+        done = [r for r in reviews if r[0] in stored]
+        ok = [stored[r[0]] for r in done if "error" not in stored[r[0]]]
+        if not ok:
+            continue
         comp = np.array([np.mean(s["comprehensiveness"]) for s in ok])
         suff = np.array([np.mean(s["sufficiency"]) for s in ok])
-        secs = np.array([stored[r[0]]["seconds"] for r in reviews])
+        secs = np.array([stored[r[0]]["seconds"] for r in done])
         out["methods"][spec] = {
             "settings": ex.settings if ex else {},
             "reviews_scored": len(ok),
-            "reviews_failed": len(reviews) - len(ok),
+            "reviews_failed": len(done) - len(ok),
+            "reviews_not_reached": len(reviews) - len(done),  # the --deadline came first
+            "scored_ids": [r[0] for r in done if "error" not in stored[r[0]]],
             "comprehensiveness_aopc": round(float(comp.mean()), 4),
             "comprehensiveness_ci95": bootstrap_ci(comp),
             "sufficiency_aopc": round(float(suff.mean()), 4),

@@ -248,7 +248,14 @@ def test_default_shap_is_the_benchmarked_default(synthetic_run):
     text = synthetic_reviews(1, 5)["text"][0]
     [a], [b] = api([text]), bench([text])
     # the README's "(default)" row
-    benchmarked = {"max_evals": 1000, "batch_size": 64, "precision": "int8", "unit": "word", "masker": "ids"}
+    benchmarked = {
+        "max_evals": 1000,
+        "batch_size": 64,
+        "precision": "int8",
+        "unit": "word",
+        "masker": "ids",
+        "context": "both",
+    }
     assert a.settings == b.settings == METHODS["shap"].defaults(api.clf.capabilities) == benchmarked
     assert variant_name(DEFAULT_SHAP_SPEC, b.settings) == "shap_1000_int8_word_ids"
     assert (a.method, a.units, b.units) == ("shap", "probability", "probability")
@@ -307,3 +314,30 @@ def test_int8_row_scores_do_not_depend_on_their_batch_mates(clf):
         got = np.empty_like(alone)
         got[order] = scorer(rows[order], mask[order])
         np.testing.assert_array_equal(got, alone)
+
+
+def test_the_defaults_are_the_most_faithful_within_their_budgets():
+    """Issue #16: the API/CLI/precompute default and the Live page's default are chosen by measured comprehensiveness
+    within a latency budget (pipeline/analysis/explain/measured.json, from benchmarks/faithfulness.py)."""
+    from pipeline.analysis.explain import DEFAULT_METHOD
+    from pipeline.analysis.explain.methods import (
+        BATCH_BUDGET_SECONDS,
+        LIVE_BUDGET_SECONDS,
+        best_method,
+        faithfulness_label,
+        measured,
+    )
+    from pipeline.classifiers.base import GRADIENTS, INT8, TOKENIZER
+
+    transformer = frozenset({TOKENIZER, GRADIENTS, INT8})
+    assert set(measured()) >= {"grad", "ig", "shap"}
+    assert DEFAULT_METHOD == best_method(transformer, BATCH_BUDGET_SECONDS)
+    live = best_method(transformer, LIVE_BUDGET_SECONDS)
+    assert measured()[live]["seconds_p50"] <= LIVE_BUDGET_SECONDS
+    assert all(
+        measured()[m]["comprehensiveness_aopc"] <= measured()[live]["comprehensiveness_aopc"]
+        for m in ("grad", "ig", "shap")
+        if measured()[m]["seconds_p50"] <= LIVE_BUDGET_SECONDS
+    )
+    assert best_method(frozenset(), LIVE_BUDGET_SECONDS) == "shap"  # the TF-IDF baseline: SHAP is all it has
+    assert faithfulness_label("grad").startswith("comprehensiveness ")

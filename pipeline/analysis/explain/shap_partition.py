@@ -1,8 +1,11 @@
-"""SHAP's Partition explainer over the classifier's own tokenizer, on exactly the text the model sees.
+"""SHAP's Partition explainer over the classifier's own tokens, on exactly the text the model sees.
 
-Explains the calibrated probability. With the ``INT8`` capability the many masked texts are scored by the
-int8 copy (``precision="int8"``, the default); the reported ``prob_pos`` is always float32, so
-``completeness_gap`` then includes the int8 copy's difference. The TF-IDF baseline is masked by words.
+Explains the calibrated probability. Default features are words (a word's pieces masked together), masked on token
+ids by :class:`~pipeline.analysis.explain.id_masker.TokenIdMasker` (``masker="ids"``: no masked strings, no
+re-tokenising; ``unit="token"`` masks word-pieces and equals shap's Text masker, ``masker="text"``). With the ``INT8``
+capability the masked rows are scored by the int8 copy (``precision="int8"``, the default); the reported ``prob_pos``
+is always float32, so ``completeness_gap`` then includes the int8 copy's difference. The TF-IDF baseline is masked by
+words, as strings.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from .methods import Method, Setting, register_method
 
 UNITS = ("word", "token")  # same as id_masker.UNITS (that module imports shap: loaded on first use)
 MASKERS = ("ids", "text")
+CONTEXTS = {"both": None, "masked": 0, "kept": 1}  # shap's fixed_context
 
 
 @register_method
@@ -31,6 +35,14 @@ class ShapPartition(Method):
         Setting("unit", str, "word", "SHAP: features are words (pieces merged) or word-pieces", UNITS),
         Setting(
             "masker", str, "ids", "SHAP: mask token ids (no re-tokenising) or strings (shap's Text masker)", MASKERS
+        ),
+        Setting(
+            "context",
+            str,
+            "both",
+            "SHAP: Owen values over both contexts of each group (shap's default), or only with the rest masked "
+            "(short rows, ~2 evaluations per feature) or only with the rest kept",
+            tuple(CONTEXTS),
         ),
     )
 
@@ -90,7 +102,11 @@ class ShapPartition(Method):
             return Attribution([], [], p, p, self.name, dict(self.settings), self.units, 0.0, truncated=trunc)
         explainer = self._explainer()
         sv = explainer(
-            [vis], max_evals=int(self.settings["max_evals"]), batch_size=int(self.settings["batch_size"]), silent=True
+            [vis],
+            max_evals=int(self.settings["max_evals"]),
+            batch_size=int(self.settings["batch_size"]),
+            fixed_context=CONTEXTS[self.settings["context"]],
+            silent=True,
         )
         vals = np.asarray(sv.values[0]).reshape(-1)
         base = float(np.asarray(sv.base_values).reshape(-1)[0])
