@@ -58,6 +58,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", nargs="+", default=DEFAULT_METHODS)
     ap.add_argument("--max-tokens", type=int, help="sample only reviews of at most this many word-pieces (cost)")
+    ap.add_argument("--removal", choices=("pad", "mask"), default="pad", help="sensitivity check: removed = [MASK]")
     ap.add_argument("--deadline", help="UTC HH:MM: stop computing a method at this time and report what is done")
     a = ap.parse_args()
 
@@ -84,7 +85,9 @@ def main() -> None:
         reviews.append((rid, vis, ids, wo))
     p_full = score([r[2] for r in reviews])
 
-    out_path = ROOT / "benchmarks" / "results" / f"faithfulness-{run_dir.name}-{date.today()}.json"
+    removal_id = clf.tokenizer.mask_token_id if a.removal == "mask" else 0
+    suffix = "" if a.removal == "pad" else "-mask-removal"
+    out_path = ROOT / "benchmarks" / "results" / f"faithfulness-{run_dir.name}{suffix}-{date.today()}.json"
     out = json.loads(out_path.read_text()) if out_path.is_file() else {}
     out |= {
         "benchmark": "faithfulness",
@@ -95,7 +98,9 @@ def main() -> None:
         + (f", among the {len(pool)} of at most {a.max_tokens} word-pieces" if a.max_tokens else ""),
         "median_words": float(np.median([int(r[3].max()) + 1 for r in reviews])),
         "bins": list(BINS),
-        "removal": "word-pieces of removed words -> [PAD] (attention mask 0), other positions unchanged; float32 model",
+        "removal": "word-pieces of removed words -> [PAD] (attention mask 0), other positions unchanged; float32 model"
+        if a.removal == "pad"
+        else "word-pieces of removed words -> [MASK] each (attended), other positions unchanged; float32 model",
         "ranking": "words by attribution toward the predicted class; word-piece scores summed into words",
         "cpu_threads": os.cpu_count(),
         "uptime_at_start": subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
@@ -107,7 +112,10 @@ def main() -> None:
 
     for spec in a.methods:
         name, settings = parse_method(spec)
-        cache = cache_dir / f"faith-{run_dir.name}-{key}-{spec.replace(':', '_').replace('=', '-')}.json"
+        cache = cache_dir / f"faith-{run_dir.name}-{key}{suffix}-{spec.replace(':', '_').replace('=', '-')}.json"
+        # attributions do not depend on the removal: reuse the [PAD] run's when it stored them
+        scores_from = cache_dir / f"faith-{run_dir.name}-{key}-{spec.replace(':', '_').replace('=', '-')}.json"
+        earlier = json.loads(scores_from.read_text()) if scores_from.is_file() else {}
         stored = json.loads(cache.read_text()) if cache.is_file() else {}
         ex = first_call = None
         if name not in ("random", "occlusion"):
@@ -126,7 +134,9 @@ def main() -> None:
             if a.deadline and time.strftime("%H:%M", time.gmtime()) >= a.deadline:
                 break
             t0 = time.perf_counter()
-            if name == "random":
+            if "scores" in earlier.get(rid, {}):
+                scores = np.asarray(earlier[rid]["scores"])
+            elif name == "random":
                 scores = rand
             elif name == "occlusion":
                 scores = occlusion_scores(ids, wo, score, prob_positive=float(p))
@@ -135,7 +145,7 @@ def main() -> None:
             seconds = time.perf_counter() - t0
             computed += 1
             try:
-                f = eraser(ids, wo, scores, score, prob_positive=float(p))
+                f = eraser(ids, wo, scores, score, prob_positive=float(p), removal_id=removal_id)
             except ValueError as exc:  # the method's units did not line up with the review's word-pieces
                 stored[rid] = {"error": str(exc), "seconds": seconds}
             else:
@@ -143,6 +153,7 @@ def main() -> None:
                     "comprehensiveness": f.comprehensiveness,
                     "sufficiency": f.sufficiency,
                     "seconds": seconds,
+                    "scores": [round(float(v), 6) for v in scores],
                 }
             cache.write_text(json.dumps(stored))
         done = [r for r in reviews if r[0] in stored]

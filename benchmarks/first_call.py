@@ -52,6 +52,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True)
     ap.add_argument("--methods", nargs="+", default=["grad", "ig", "shap"])
+    ap.add_argument("--cold", nargs="*", default=["grad", "ig", "shap"], help="methods also timed without warm-up")
     ap.add_argument("--one", nargs=2, metavar=("METHOD", "WARM"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
@@ -59,8 +60,8 @@ def main() -> None:
         return
     out = {"benchmark": "first-call", "date": str(date.today()), "run": a.run, "cpu_threads": os.cpu_count()}
     out["uptime_at_start"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-    for mode in ("warm", "cold"):
-        for m in a.methods:
+    for mode, methods in (("warm", a.methods), ("cold", a.cold)):
+        for m in methods:
             res = subprocess.run(
                 [sys.executable, __file__, "--run", a.run, "--one", m, mode], capture_output=True, text=True, check=True
             )

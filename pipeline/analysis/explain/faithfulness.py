@@ -52,10 +52,11 @@ def word_scores(scores: Sequence[float], word_of: np.ndarray) -> np.ndarray:
     return np.bincount(word_of, weights=scores, minlength=n_words)
 
 
-def removed(ids: np.ndarray, word_of: np.ndarray, words: np.ndarray) -> np.ndarray:
-    """``ids`` ([CLS] … [SEP]) with the pieces of ``words`` set to [PAD] (attended to not at all)."""
+def removed(ids: np.ndarray, word_of: np.ndarray, words: np.ndarray, removal_id: int = PAD_ID) -> np.ndarray:
+    """``ids`` ([CLS] … [SEP]) with the pieces of ``words`` set to ``removal_id`` (default [PAD]: attended to not
+    at all; a sensitivity check passes [MASK]'s id)."""
     out = ids.copy()
-    out[1:-1][np.isin(word_of, words)] = PAD_ID
+    out[1:-1][np.isin(word_of, words)] = removal_id
     return out
 
 
@@ -84,12 +85,13 @@ def eraser(
     score: Scorer,
     bins: Sequence[float] = BINS,
     prob_positive: float | None = None,
+    removal_id: int = PAD_ID,
 ) -> Faithfulness:
     """Comprehensiveness and sufficiency of one review's attribution for its predicted class, per bin.
 
     ``ids``: the review's token ids with [CLS]/[SEP]; ``word_of``: :func:`word_of_piece` of its content pieces;
     ``scores_toward_positive``: per piece or per word; ``score``: the model on id rows; ``prob_positive``: p(review)
-    when already known. Ties in the ranking go to the earlier word (a stable sort), the same rule for every method.
+    when already known; ``removal_id``: what a removed piece becomes (default [PAD]). Ties in the ranking go to the earlier word (a stable sort), the same rule for every method.
     """
     ws = word_scores(scores_toward_positive, word_of)
     p = float(score([ids])[0]) if prob_positive is None else float(prob_positive)
@@ -100,8 +102,8 @@ def eraser(
     rows = []
     for b in bins:
         top = order[: max(1, int(round(b * n)))]
-        rows.append(removed(ids, word_of, top))  # without the rationale
-        rows.append(removed(ids, word_of, np.setdiff1d(np.arange(n), top)))  # only the rationale
+        rows.append(removed(ids, word_of, top, removal_id))  # without the rationale
+        rows.append(removed(ids, word_of, np.setdiff1d(np.arange(n), top), removal_id))  # only the rationale
     pp = np.asarray(score(rows), dtype=float)
     pc = pp if c == 1 else 1.0 - pp
     p_c = p if c == 1 else 1.0 - p
