@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import state
 from pipeline.analysis.explain import METHODS, Attribution, Explainer, methods_for
-from pipeline.analysis.explain.methods import LIVE_BUDGET_SECONDS, best_method, faithfulness_label
+from pipeline.analysis.explain.methods import LIVE_BUDGET_SECONDS, best_method, faithfulness_label, measured
 from pipeline.classifiers import run_kind
 from pipeline.render import attribution_html
 from pipeline.render import md_escape as md
@@ -16,8 +16,8 @@ from pipeline.render import md_escape as md
 
 def method_label(name: str) -> str:
     """The picker's label: name and measured cost (faithfulness goes in the caption below the picker)."""
-    m = METHODS[name]
-    return f"{m.label} ({m.cost})"
+    m, row = METHODS[name], measured().get(name)
+    return f"{m.label} ({row['seconds_p50']:.1f} s)" if row else f"{m.label} ({m.cost})"
 
 
 def run_methods(run) -> list[str]:
