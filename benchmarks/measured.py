@@ -45,8 +45,8 @@ def main() -> None:
         }
     out = {
         "sources": {
-            "faithfulness": str(a.faithfulness.relative_to(ROOT)),
-            "first_call": str(a.first_call.relative_to(ROOT)) if a.first_call else None,
+            "faithfulness": str(a.faithfulness.resolve().relative_to(ROOT)),
+            "first_call": str(a.first_call.resolve().relative_to(ROOT)) if a.first_call else None,
             "seconds": a.seconds_source or "the faithfulness benchmark's p50",
         },
         "run": faith["run"],
