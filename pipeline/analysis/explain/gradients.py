@@ -46,7 +46,7 @@ class GradientXInput(_GradientMethod):
 
     name = "grad"
     label = "gradient × input"
-    cost = "0.1 s"
+    cost = "0.4 s"
     use = "a rough preview only: removing the words it ranks first barely beats removing random words"
 
     def explain(self, text: str) -> Attribution:
@@ -65,7 +65,7 @@ class IntegratedGradients(_GradientMethod):
 
     name = "ig"
     label = "Integrated Gradients"
-    cost = "~1 s"
+    cost = "~7 s"
     use = "nearly as faithful as SHAP at a fraction of its cost: the Live page's default"
     settings_spec = (
         Setting("steps", int, 8, "IG interpolation steps to start with"),

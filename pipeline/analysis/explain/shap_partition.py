@@ -25,7 +25,7 @@ CONTEXTS = {"both": None, "masked": 0, "kept": 1}  # shap's fixed_context
 class ShapPartition(Method):
     name = "shap"
     label = "SHAP partition"
-    cost = "~10 s"
+    cost = "~30 s"
     use = "the most faithful by removal tests; the default for the API and precomputed explanations"
     units = "probability"
     # Chosen by benchmarks/attributions.py (see the README's attribution table for what was measured).
