@@ -81,15 +81,14 @@ REFERENCE_CODE = ("analysis/explain/*.py", "classifiers/**/*.py", "tokens.py", "
 
 
 def shap_overrides(spec: str) -> dict:
-    """``EVALS[:BATCH[:PRECISION]]`` → the settings given to the Explainer; ``default`` → none (the API's default)."""
+    """``EVALS[:BATCH[:PRECISION[:UNIT[:MASKER]]]]`` → the settings given to the Explainer; ``default`` → none (the API's default)."""
     if spec == DEFAULT_SHAP_SPEC:
         return {}
-    evals, batch, precision = (spec.split(":") + ["", ""])[:3]
+    evals, batch, precision, unit, masker = (spec.split(":") + ["", "", "", ""])[:5]
     out: dict = {"max_evals": int(evals)}
-    if batch:
-        out["batch_size"] = int(batch)
-    if precision:
-        out["precision"] = precision
+    for name, value in (("batch_size", batch), ("precision", precision), ("unit", unit), ("masker", masker)):
+        if value:
+            out[name] = int(value) if name == "batch_size" else value
     return out
 
 
@@ -102,7 +101,8 @@ def shap_explainer(run_dir: Path, spec: str):
 
 def variant_name(spec: str, settings: dict) -> str:
     b = settings["batch_size"]
-    return f"shap_{settings['max_evals']}" + (f"_b{b}" if ":" in spec else "") + f"_{settings['precision']}"
+    name = f"shap_{settings['max_evals']}" + (f"_b{b}" if spec.count(":") == 1 else "") + f"_{settings['precision']}"
+    return name + f"_{settings.get('unit', 'word')}_{settings.get('masker', 'ids')}"
 
 
 def reference_cache(run_dir: Path, settings: dict) -> Path:
@@ -158,11 +158,21 @@ def make_explainer(run_dir: Path, spec: str):
     return spec, Explainer.from_run(run_dir, spec)
 
 
+def word_of(clf, text: str):
+    """The word index of each content word-piece of what ``clf`` sees of ``text``."""
+    from pipeline.analysis.explain.faithfulness import word_of_piece
+    from pipeline.classifiers.base import seen_text
+
+    ids = clf.encode([seen_text(clf, text)[0]]).ids[0]
+    return word_of_piece(clf.tokenizer.convert_ids_to_tokens(ids.tolist())[1:-1])
+
+
 def measure(run_dir: Path, specs: list[str], texts: list[str], refs: list, on_variant=None) -> dict:
     """Per explainer, in ``specs``' order: build it as the API does, call it once on ``texts[0]`` (its first-call
     cost: loading the int8 copy, tracing; recorded apart), then time it on every text and compare with ``refs``
     (reviews whose token count differs from the reference's are skipped and counted). ``on_variant(res)`` after each."""
     from pipeline.analysis.explain import METHODS
+    from pipeline.analysis.explain.faithfulness import word_scores
 
     res: dict = {"seconds": {}, "spearman_vs_reference": {}, "spearman_words_vs_reference": {}, "settings": {}}
     res |= {"first_call_seconds": {}, "loadavg": {}, "attributions": {}}
@@ -187,7 +197,10 @@ def measure(run_dir: Path, specs: list[str], texts: list[str], refs: list, on_va
                 res.setdefault("top10_overlap_vs_reference", {}).setdefault(name, []).append(
                     len(top_ours & top_ref) / 10
                 )
-                word_rhos.append(spearman(at.merged_words().scores, r.merged_words().scores))
+            # words: the tokenizer's piece groups (a piece and its "##" continuations), for every method alike
+            wo = word_of(ex.clf, t)
+            if len(r.scores) == len(wo) and len(at.scores) in (len(wo), int(wo.max()) + 1):
+                word_rhos.append(spearman(word_scores(at.scores, wo), word_scores(r.scores, wo)))
         load.append(round(os.getloadavg()[0], 2))
         res["loadavg"][name] = load
         res["seconds"][name] = secs
@@ -221,7 +234,7 @@ def main() -> None:
         "--shap",
         nargs="+",
         default=["500", "750", DEFAULT_SHAP_SPEC, "1000:64:float32"],
-        help="SHAP settings to time: EVALS[:BATCH[:PRECISION]] (unset: the Explainer's), or 'default' (no settings)",
+        help="SHAP settings to time: EVALS[:BATCH[:PRECISION[:UNIT[:MASKER]]]] (unset: the Explainer's), or 'default' (no settings)",
     )
     ap.add_argument("--no-gradients", action="store_true", help="skip grad and IG")
     ap.add_argument(
@@ -243,6 +256,10 @@ def main() -> None:
     preds = run.predictions
     med = preds["n_tokens"].median()
     pick = preds.iloc[(preds["n_tokens"] - med).abs().argsort()[: a.reviews]]
+    if a.reference_cache and a.reference_cache.is_file():
+        # the reviews the reference was computed on (another session's median pick: ties broke differently)
+        cached = list(json.loads(a.reference_cache.read_text()))[: a.reviews]
+        pick = preds.set_index(preds["id"].astype(str)).loc[cached].reset_index(drop=True)
     texts = pick["text"].tolist()
     refs = reference(run_dir, pick, a.reference_evals, a.reference_cache)
     if a.reference_only:

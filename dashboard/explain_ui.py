@@ -8,19 +8,36 @@ import streamlit as st
 
 from dashboard import state
 from pipeline.analysis.explain import METHODS, Attribution, Explainer, methods_for
+from pipeline.analysis.explain.methods import LIVE_BUDGET_SECONDS, best_method, faithfulness_label, measured
 from pipeline.classifiers import run_kind
 from pipeline.render import attribution_html
 from pipeline.render import md_escape as md
 
 
 def method_label(name: str) -> str:
-    m = METHODS[name]
-    return f"{m.label} ({m.cost})"
+    """The picker's label: name and measured cost (faithfulness goes in the caption below the picker)."""
+    m, row = METHODS[name], measured().get(name)
+    return f"{m.label} ({row['seconds_p50']:.1f} s)" if row else f"{m.label} ({m.cost})"
 
 
 def run_methods(run) -> list[str]:
     """The attribution methods this run's model supports (known from its kind, before loading it)."""
     return methods_for(run_kind(run.path).capabilities)
+
+
+def live_default(run) -> str:
+    """The most faithful method (measured comprehensiveness) within the interactive budget."""
+    return best_method(run_kind(run.path).capabilities, LIVE_BUDGET_SECONDS)
+
+
+def methods_caption(options: list[str]) -> str:
+    """One line per method: what it is good for and its measured faithfulness and cost (markdown, escaped)."""
+    lines = []
+    for name in options:
+        m, measured = METHODS[name], faithfulness_label(name)
+        parts = [f"**{md(m.label)}**", md(m.use) if m.use else "", md(measured) if measured else "not measured"]
+        lines.append(" — ".join(p for p in parts if p))
+    return "  \n".join(lines)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -64,10 +81,14 @@ def show_attribution(run, text: str, review_id: str | None = None, key: str = "a
     method = st.radio(
         "Attribution method",
         choices,
+        index=0 if pre is not None else choices.index(live_default(run)),
         horizontal=True,
         key=f"{key}_method",
         format_func=lambda m: f"precomputed ({pre.method})" if m == "precomputed" else method_label(m),
+        help="Faithfulness: ERASER comprehensiveness (AOPC over 1–50 % of words; higher = the words it names matter "
+        "more to the model), measured on the demo MiniLM (benchmarks/faithfulness.py).",
     )
+    st.caption(methods_caption(options))
     if method == "precomputed":
         attr = pre
     else:

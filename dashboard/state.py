@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 
 from pipeline import runs
+from pipeline.analysis.explain import warm_up_methods
 from pipeline.classifiers import load_classifier
 from pipeline.render import md_escape as md
 
@@ -126,6 +127,8 @@ def classifier(path: str, stamp: float):
     print(f"[dashboard] loading the model of {path}", flush=True)
     clf = load_classifier(path)
     clf.prob_positive(["warm-up: trace the forward pass once, so no user waits for it"])
+    # and every attribution method's one-off cost (gradient tracing was 5.8 s on the first Live call, issue #16)
+    print(f"[dashboard] attribution warm-up seconds {warm_up_methods(clf)}", flush=True)
     return clf
 
 

@@ -247,8 +247,97 @@ def test_default_shap_is_the_benchmarked_default(synthetic_run):
     assert api.clf is not bench.clf  # the benchmark loads its own classifier, like a user's from_run
     text = synthetic_reviews(1, 5)["text"][0]
     [a], [b] = api([text]), bench([text])
-    benchmarked = {"max_evals": 1000, "batch_size": 64, "precision": "int8"}  # the README's "(default)" row
+    # the README's "(default)" row
+    benchmarked = {
+        "max_evals": 1000,
+        "batch_size": 64,
+        "precision": "int8",
+        "unit": "word",
+        "masker": "ids",
+        "context": "both",
+    }
     assert a.settings == b.settings == METHODS["shap"].defaults(api.clf.capabilities) == benchmarked
-    assert variant_name(DEFAULT_SHAP_SPEC, b.settings) == "shap_1000_int8"
+    assert variant_name(DEFAULT_SHAP_SPEC, b.settings) == "shap_1000_int8_word_ids"
     assert (a.method, a.units, b.units) == ("shap", "probability", "probability")
     assert a.tokens == b.tokens and a.scores == b.scores  # two objects, same answer (history-independent int8)
+
+
+def test_id_masker_gives_the_string_maskers_values_on_short_texts(clf):
+    """Issue #16: masking token ids (no masked strings, no re-tokenising) is the same computation as shap's Text
+    masker when the units are word-pieces: same features, same partition tree, same collapsed [MASK]."""
+    texts = ["the film was great", "a bad and boring story.", "great acting, awful plot, lovely music"]
+    strings = Explainer(clf, "shap", masker="text", unit="token", precision="float32", max_evals=200)
+    ids = Explainer(clf, "shap", masker="ids", unit="token", precision="float32", max_evals=200)
+    for text in texts:
+        [a], [b] = strings([text]), ids([text])
+        assert a.tokens == b.tokens
+        assert np.allclose(a.scores, b.scores, atol=1e-6) and a.base_value == pytest.approx(b.base_value, abs=1e-6)
+
+
+def test_word_units_merge_word_pieces_and_stay_complete(clf):
+    from pipeline.analysis.explain.id_masker import TokenIdMasker
+
+    text = "an unbelievably wonderful screenplay"
+    pieces = clf.tokenizer.tokenize(text)
+    assert any(p.startswith("##") for p in pieces)  # the text really has multi-piece words
+    masker = TokenIdMasker(clf.tokenizer, unit="word")
+    assert masker.units(text) == text.split()
+    # masking a word masks all its pieces, and a run of masked words becomes one [MASK]
+    (row,) = masker(np.array([True, True, False, False, True, True]), text)
+    mask_id = clf.tokenizer.mask_token_id
+    assert clf.tokenizer.convert_ids_to_tokens(row[0].tolist()) == ["[CLS]", "an", "[MASK]", "screenplay", "[SEP]"]
+    assert mask_id in row[0]
+    [a] = Explainer(clf, "shap", precision="float32", max_evals=200)([text])
+    assert a.tokens == text.split() and a.settings["unit"] == "word"
+    assert a.completeness_gap < 1e-6  # float32: the scores sum to p(text) − p(all masked)
+    with pytest.raises(ValueError, match="unit"):
+        Explainer(clf, "shap", masker="text", unit="word")([text])
+
+
+def test_int8_row_scores_do_not_depend_on_their_batch_mates(clf):
+    """Issue #16 batches rows for the int8 interpreter again (fixed shapes per width): a row must score the same
+    whatever else shares its call, and the same as alone."""
+    from pipeline.classifiers.transformer.int8 import Int8Scorer
+
+    blob = clf.int8_scorer()._blob
+    ids = clf.encode(synthetic_reviews(12, 13)["text"].tolist()).ids
+    width = 24
+    rows = np.zeros((12, width), np.int32)
+    for i, x in enumerate(ids):
+        x = list(x[: width - 1]) + [clf.tokenizer.sep_token_id]
+        rows[i, : len(x)] = x
+    mask = (rows != 0).astype(np.int32)
+    scorer = Int8Scorer(blob, batch_tokens=8 * 32)  # 8 rows per call at this width
+    assert scorer.rows_per_call(32) == 8
+    alone = np.concatenate([Int8Scorer(blob, batch_tokens=0)(rows[i : i + 1], mask[i : i + 1]) for i in range(12)])
+    for order in (np.arange(12), np.arange(12)[::-1], np.random.default_rng(0).permutation(12)):
+        got = np.empty_like(alone)
+        got[order] = scorer(rows[order], mask[order])
+        np.testing.assert_array_equal(got, alone)
+
+
+def test_the_defaults_are_the_most_faithful_within_their_budgets():
+    """Issue #16: the API/CLI/precompute default and the Live page's default are chosen by measured comprehensiveness
+    within a latency budget (pipeline/analysis/explain/measured.json, from benchmarks/faithfulness.py)."""
+    from pipeline.analysis.explain import DEFAULT_METHOD
+    from pipeline.analysis.explain.methods import (
+        BATCH_BUDGET_SECONDS,
+        LIVE_BUDGET_SECONDS,
+        best_method,
+        faithfulness_label,
+        measured,
+    )
+    from pipeline.classifiers.base import GRADIENTS, INT8, TOKENIZER
+
+    transformer = frozenset({TOKENIZER, GRADIENTS, INT8})
+    assert set(measured()) >= {"grad", "ig", "shap"}
+    assert DEFAULT_METHOD == best_method(transformer, BATCH_BUDGET_SECONDS)
+    live = best_method(transformer, LIVE_BUDGET_SECONDS)
+    assert measured()[live]["seconds_p50"] <= LIVE_BUDGET_SECONDS
+    assert all(
+        measured()[m]["comprehensiveness_aopc"] <= measured()[live]["comprehensiveness_aopc"]
+        for m in ("grad", "ig", "shap")
+        if measured()[m]["seconds_p50"] <= LIVE_BUDGET_SECONDS
+    )
+    assert best_method(frozenset(), LIVE_BUDGET_SECONDS) == "shap"  # the TF-IDF baseline: SHAP is all it has
+    assert faithfulness_label("grad").startswith("comprehensiveness ")

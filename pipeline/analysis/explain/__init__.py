@@ -7,7 +7,7 @@ input and Integrated Gradients; ``shap_partition``: SHAP; ``precompute_run``: a 
 
 from . import gradients, shap_partition  # noqa: F401  (importing registers the methods, in this order)
 from .attribution import Attribution
-from .explainer import DEFAULT_METHOD, Explainer
+from .explainer import DEFAULT_METHOD, Explainer, warm_up_methods
 from .methods import METHODS, Method, Setting, methods_for
 
 
@@ -32,5 +32,6 @@ __all__ = [
     "Setting",
     "methods_for",
     "precompute",
+    "warm_up_methods",
     "wrong_side_tokens",
 ]

@@ -16,9 +16,22 @@ from pathlib import Path
 
 from ...classifiers.base import Classifier, seen_text
 from .attribution import Attribution
-from .methods import METHODS, Method
+from .methods import METHODS, Method, methods_for
 
+# The most faithful method within the batch budget (methods.best_method(..., BATCH_BUDGET_SECONDS) on the
+# measurements in measured.json; tests/test_explain.py checks that they agree)
 DEFAULT_METHOD = "shap"
+
+
+def warm_up_methods(classifier: Classifier) -> dict[str, float]:
+    """Pay every supported method's one-off costs (tracing the gradient function, loading the int8 copy, importing
+    shap) now, on a model load, rather than on a user's first call. Returns seconds per method."""
+    out = {}
+    for name in methods_for(classifier.capabilities):
+        t0 = time.perf_counter()
+        METHODS[name](classifier).warm_up()
+        out[name] = round(time.perf_counter() - t0, 3)
+    return out
 
 
 class Explainer:

@@ -5,7 +5,10 @@ classifier capabilities it requires) next to the code that computes it.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any, ClassVar
 
 from ...classifiers.base import Classifier
@@ -36,6 +39,7 @@ class Method:
     name: ClassVar[str]
     label: ClassVar[str]  # shown in the dashboard's method picker
     cost: ClassVar[str]  # measured cost per median review, shown beside the label
+    use: ClassVar[str] = ""  # what its colours are good for, shown in the dashboard
     units: ClassVar[str]  # "probability" or "logit"
     requires: ClassVar[frozenset[str]] = frozenset()  # classifier capabilities
     settings_spec: ClassVar[tuple[Setting, ...]] = ()
@@ -90,3 +94,45 @@ def register_method(cls: type[Method]) -> type[Method]:
 def methods_for(capabilities: frozenset[str]) -> list[str]:
     """Names of the methods a classifier with ``capabilities`` supports, in registry order."""
     return [n for n, m in METHODS.items() if m.requires <= capabilities]
+
+
+# Measured faithfulness and cost per method (benchmarks/faithfulness.py, benchmarks/attributions.py; the file names
+# its sources). The defaults below are chosen from it, and the dashboard shows it beside each method's name.
+MEASURED_FILE = Path(__file__).with_name("measured.json")
+# Latency budgets, p50 seconds per median-length review as measured on the shared 2-core CPU (load ~3-7):
+# interactive (the Live page, the error pages' "compute"; IG's 6.6 s fits, SHAP does not) and batch
+# (``python -m pipeline explain`` and the run's precomputed explanations).
+LIVE_BUDGET_SECONDS = 10.0
+BATCH_BUDGET_SECONDS = 60.0
+
+
+@cache
+def measured() -> dict[str, dict]:
+    """``{method: {"comprehensiveness_aopc", "comprehensiveness_ci95", "sufficiency_aopc", ..., "seconds_p50",
+    "first_call_seconds"}}`` on the demo MiniLM, from :data:`MEASURED_FILE`; methods without a row are unmeasured."""
+    return json.loads(MEASURED_FILE.read_text())["methods"] if MEASURED_FILE.is_file() else {}
+
+
+def best_method(capabilities: frozenset[str], budget_seconds: float) -> str:
+    """Of the methods a classifier supports, the most faithful by measured comprehensiveness (AOPC) whose measured
+    p50 cost fits ``budget_seconds``; the cheapest measured method when none fits, the first supported when none
+    is measured (a classifier kind without measurements, e.g. the TF-IDF baseline: SHAP only)."""
+    names = methods_for(capabilities)
+    rows = {n: measured()[n] for n in names if n in measured()}
+    if not rows:
+        return names[0]
+    fits = [n for n, r in rows.items() if r["seconds_p50"] <= budget_seconds]
+    if not fits:
+        return min(rows, key=lambda n: rows[n]["seconds_p50"])
+    return max(fits, key=lambda n: rows[n]["comprehensiveness_aopc"])
+
+
+def faithfulness_label(name: str) -> str:
+    """``"comprehensiveness 0.31 [0.28, 0.34] · 1.2 s (first call 1.4 s)"`` for a measured method, else ``""``."""
+    r = measured().get(name)
+    if r is None:
+        return ""
+    lo, hi = r["comprehensiveness_ci95"]
+    first = r.get("first_call_seconds")
+    cost = f"{r['seconds_p50']:.1f} s" + (f" (first call {first:.1f} s)" if first is not None else "")
+    return f"comprehensiveness {r['comprehensiveness_aopc']:.2f} [{lo:.2f}, {hi:.2f}] · {cost}"

@@ -40,19 +40,28 @@ class Int8Scorer:
     """``scorer(ids, mask) -> logits`` on a TFLite model. Not thread-safe: :class:`TFClassifier` calls it
     under its lock.
 
-    Rows are scored one at a time, right-padded to a multiple of ``width_step`` tokens, each width by its own
-    interpreter, allocated once and never resized. Resizing one interpreter between batch shapes (what this class
-    did before) made its output depend on the shapes it had run before: after (3, 64) → (1, 100) → (3, 64) the same
-    (3, 64) batch scored up to 0.076 logit differently on the demo MiniLM, so SHAP's values for a review depended on
-    the reviews explained before it (issue #17). Padding does not change a row's logits (padded positions are masked).
+    Rows are right-padded to a multiple of ``width_step`` tokens and scored in calls of a fixed shape per width,
+    ``(rows_per_call, width)`` with ``rows_per_call = max(1, batch_tokens // width)``, each shape by its own
+    interpreter, allocated once and never resized; a short last call is filled up with copies of its first row.
+    Resizing one interpreter between batch shapes (what this class did before issue #17) made its output depend on
+    the shapes it had run before: after (3, 64) → (1, 100) → (3, 64) the same (3, 64) batch scored up to 0.076 logit
+    differently on the demo MiniLM. With shapes fixed, a row's logits do not depend on its batch-mates (the dynamic
+    int8 quantisation of this model's fully-connected layers is per row; tested, 0.0 difference), and padding does not
+    change them (padded positions are masked). ``batch_tokens=0`` scores one row per call.
     """
 
-    def __init__(self, blob: bytes, threads: int | None = None, width_step: int = 32):
+    def __init__(
+        self, blob: bytes, threads: int | None = None, width_step: int = 32, batch_tokens: int = INT8_BATCH_TOKENS
+    ):
         self._blob, self._threads, self._step = blob, threads or _usable_cpus(), int(width_step)
-        self._by_width: dict[int, tuple] = {}
+        self._batch_tokens = int(batch_tokens)
+        self._by_shape: dict[tuple[int, int], tuple] = {}
 
-    def _interpreter(self, width: int) -> tuple:
-        if width not in self._by_width:
+    def rows_per_call(self, width: int) -> int:
+        return max(1, self._batch_tokens // width)
+
+    def _interpreter(self, rows: int, width: int) -> tuple:
+        if (rows, width) not in self._by_shape:
             import warnings
 
             with warnings.catch_warnings():  # tf.lite.Interpreter warns that it moves to LiteRT; it works in TF 2.21
@@ -61,25 +70,27 @@ class Int8Scorer:
             inputs = {d["name"]: d["index"] for d in interp.get_input_details()}
             ids = next(i for n, i in inputs.items() if "input_ids" in n)
             mask = next(i for n, i in inputs.items() if "attention_mask" in n)
-            interp.resize_tensor_input(ids, (1, width))
-            interp.resize_tensor_input(mask, (1, width))
+            interp.resize_tensor_input(ids, (rows, width))
+            interp.resize_tensor_input(mask, (rows, width))
             interp.allocate_tensors()  # the only allocation this interpreter ever gets
-            self._by_width[width] = (interp, ids, mask, interp.get_output_details()[0]["index"])
-        return self._by_width[width]
+            self._by_shape[(rows, width)] = (interp, ids, mask, interp.get_output_details()[0]["index"])
+        return self._by_shape[(rows, width)]
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         width = -(-ids.shape[1] // self._step) * self._step
-        interp, ids_i, mask_i, out_i = self._interpreter(width)
-        row_ids = np.zeros((1, width), dtype=np.int32)
-        row_mask = np.zeros((1, width), dtype=np.int32)
+        rows = self.rows_per_call(width)
+        interp, ids_i, mask_i, out_i = self._interpreter(rows, width)
+        call_ids = np.zeros((rows, width), dtype=np.int32)
+        call_mask = np.zeros((rows, width), dtype=np.int32)
         out = []
-        for r in range(ids.shape[0]):
-            row_ids[:] = 0
-            row_mask[:] = 0
-            row_ids[0, : ids.shape[1]] = ids[r]
-            row_mask[0, : ids.shape[1]] = mask[r]
-            interp.set_tensor(ids_i, row_ids)
-            interp.set_tensor(mask_i, row_mask)
+        for start in range(0, ids.shape[0], rows):
+            part = slice(start, min(start + rows, ids.shape[0]))
+            n = part.stop - part.start
+            call_ids[:n, : ids.shape[1]] = ids[part]
+            call_mask[:n, : ids.shape[1]] = mask[part]
+            call_ids[n:], call_mask[n:] = call_ids[0], call_mask[0]  # filler rows: a copy, never an empty row
+            interp.set_tensor(ids_i, call_ids)
+            interp.set_tensor(mask_i, call_mask)
             interp.invoke()
-            out.append(interp.get_tensor(out_i)[0].astype(np.float32))
-        return np.stack(out)
+            out.append(interp.get_tensor(out_i)[:n].astype(np.float32))
+        return np.concatenate(out)
