@@ -116,9 +116,14 @@ def ask(run: runs.Run, question: str, *args):
     return _ask(str(run.path), data_stamp(run), question, args, run)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _compare(path: str, stamp: float, other_path: str, other_stamp: float, _run: runs.Run, _other: runs.Run):
+    return _run.query.compare(_other.query)
+
+
 def compare(run: runs.Run, other: runs.Run) -> dict | None:
     """Both wrong / only one wrong on the reviews two runs share, cached on both runs' data."""
-    return ask(run, "compare", str(other.query.parquet), data_stamp(other))
+    return _compare(str(run.path), data_stamp(run), str(other.path), data_stamp(other), run, other)
 
 
 @st.cache_resource(show_spinner="Loading model (once per server)…", max_entries=4)

@@ -26,12 +26,19 @@ def reliability_table(y: np.ndarray, p: np.ndarray, n_bins: int = 15) -> pd.Data
     return g.reset_index(drop=True)
 
 
+def ece_of_table(t: pd.DataFrame) -> float:
+    """ECE from a reliability table (:func:`reliability_table`, or the query layer's): the count-weighted mean
+    gap between accuracy and confidence; NaN for an empty table."""
+    if t.empty:
+        return float("nan")
+    return float((t["count"] / t["count"].sum() * (t["accuracy"] - t["confidence"]).abs()).sum())
+
+
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 15) -> float:
     """ECE of the predicted class's confidence over :func:`reliability_table`'s bins (15 by default)."""
     if len(y) == 0:
         return float("nan")
-    t = reliability_table(y, p, n_bins)
-    return float((t["count"] / t["count"].sum() * (t["accuracy"] - t["confidence"]).abs()).sum())
+    return ece_of_table(reliability_table(y, p, n_bins))
 
 
 def classification_metrics(y: np.ndarray, p: np.ndarray, threshold: float = 0.5, n_bins: int = 15) -> dict:

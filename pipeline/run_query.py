@@ -6,7 +6,7 @@ pushdown, answers SQL from many threads at once through cursors on one connectio
 threads), joins the tags file on ``id`` without loading it, and its memory limit spills instead of failing.
 
 Texts are the expensive column (≈ 95 % of the bytes). They are read only for the rows on screen, through
-:class:`~pipeline.text_index.TextIndex` (a memory-mapped sidecar built on first open); when the sidecar
+:class:`~pipeline.text_index.TextIndex` (a sidecar of plain text files built on first open); when the sidecar
 cannot be written (read-only home, full disk) queries fall back to reading the parquet — slower, same
 answers. Results are small pandas frames; every method is safe to call from several threads.
 
@@ -28,13 +28,13 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import RunError
+from .metrics import ece_of_table
 from .render import csv_safe
 from .text_index import TextIndex, index_folder
 
 log = logging.getLogger(__name__)
 
 ERROR_KINDS = ("FP", "FN")
-CELLS = ("TP", "TN", "FP", "FN")
 SNIPPET_CHARS = 220
 _BR = re.compile(r"<\s*br\s*/?\s*>", re.I)
 # what the error table shows (plus the chosen tags); text is added for export only
@@ -111,7 +111,7 @@ class RunQuery:
         self.index_error: str | None = None
         self._index_thread = threading.Thread(target=self._open_index, args=(index_root,), daemon=True)
         if index_folder(self.parquet, index_root).is_dir():
-            self._open_index(index_root)  # built before: opening is a memory map, instant
+            self._open_index(index_root)  # built before: opening loads two offset arrays, instant
         else:  # first open: build in the background; until then texts come from the parquet (slower)
             self._index_thread.start()
 
@@ -170,7 +170,7 @@ class RunQuery:
         )
         ratings = [
             int(r)
-            for (r,) in self._con.cursor().execute("SELECT DISTINCT rating FROM preds ORDER BY 1").fetchall()
+            for (r,) in self._cursor().execute("SELECT DISTINCT rating FROM preds ORDER BY 1").fetchall()
             if r is not None
         ]
         return {
@@ -197,12 +197,11 @@ class RunQuery:
     def score_histogram(self, bins: int = 1000) -> pd.DataFrame:
         """Counts of positives and negatives per score bin ``floor(prob_pos * bins)`` (one pass, ≤ 2·bins rows):
         every threshold curve is derived from it without touching the rows again."""
-        h = self._df(
+        return self._df(
             "SELECT least(floor(prob_pos::DOUBLE * ?)::INT, ? - 1) AS bin, sum(label)::BIGINT AS pos, "
             "sum(1 - label)::BIGINT AS neg FROM preds GROUP BY 1 ORDER BY 1",
             [bins, bins],
         )
-        return h
 
     def curves(self, bins: int = 1000) -> dict[str, pd.DataFrame]:
         """ROC and precision-recall curves at ``bins`` thresholds (``k / bins``), from :meth:`score_histogram`.
@@ -236,10 +235,7 @@ class RunQuery:
         return t.drop(columns="bin")
 
     def expected_calibration_error(self, n_bins: int = 15) -> float:
-        t = self.reliability(n_bins)
-        if t.empty:
-            return float("nan")
-        return float((t["count"] / t["count"].sum() * (t["accuracy"] - t["confidence"]).abs()).sum())
+        return ece_of_table(self.reliability(n_bins))
 
     def length_histogram(self, cap: int = 1500, width: int = 25) -> pd.DataFrame:
         """Reviews per token-length bin (``width`` word-pieces, lengths capped at ``cap``) and correctness."""
@@ -385,10 +381,9 @@ class RunQuery:
         got["text"] = [snippet(t) for t in self.texts(got["row"])]
         return got.drop(columns="row"), total
 
-    def compare(self, other: RunQuery | Path | str, version: object = None) -> dict | None:
+    def compare(self, other: RunQuery | Path | str) -> dict | None:
         """On the reviews both runs scored (joined on ``id``): both wrong, only this wrong, only the other
-        wrong. ``None`` when they share no review. ``other``: its query or its predictions file; ``version``
-        is not used here — callers that cache answers pass the other file's stamp so a rewrite is seen."""
+        wrong. ``None`` when they share no review. ``other``: its query or its predictions file."""
         shared, both, mine, theirs = self._one(
             "SELECT count(*), sum((NOT a.correct AND NOT b.correct)::INT), sum((NOT a.correct AND b.correct)::INT), "
             "sum((a.correct AND NOT b.correct)::INT) FROM preds a "

@@ -46,8 +46,7 @@ with right:
     t1.plotly_chart(roc, width="stretch")
     t2.plotly_chart(pr, width="stretch")
     table = state.ask(run, "reliability", 15)
-    ece = float((table["count"] / max(table["count"].sum(), 1) * (table["accuracy"] - table["confidence"]).abs()).sum())
-    t3.plotly_chart(charts.reliability_figure(table, ece), width="stretch")
+    t3.plotly_chart(charts.reliability_figure(table, metrics.ece_of_table(table)), width="stretch")
     st.caption("Curves drawn at 1,000 thresholds (steps of 0.001); ROC-AUC on the overview is exact.")
 
 st.subheader("Reviews in a cell")
