@@ -16,6 +16,7 @@ Rows are addressed by ``row``, their position in ``predictions.parquet`` (stable
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -109,11 +110,21 @@ class RunQuery:
         self._search_lock = threading.Lock()
         self._index: TextIndex | None = None
         self.index_error: str | None = None
-        self._index_thread = threading.Thread(target=self._open_index, args=(index_root,), daemon=True)
+        self._index_thread = threading.Thread(target=self._build_index, args=(index_root,), daemon=True)
         if index_folder(self.parquet, index_root).is_dir():
             self._open_index(index_root)  # built before: opening loads two offset arrays, instant
         else:  # first open: build in the background; until then texts come from the parquet (slower)
             self._index_thread.start()
+
+    def _build_index(self, root: Path | None) -> None:
+        # the first open's pages render while this runs: on Linux a thread has its own nice value, so the build
+        # yields the CPU to them (its Arrow kernels and file writes release the GIL)
+        if hasattr(os, "setpriority"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            except OSError:
+                pass
+        self._open_index(root)
 
     def _open_index(self, root: Path | None) -> None:
         try:

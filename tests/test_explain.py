@@ -341,3 +341,21 @@ def test_the_defaults_are_the_most_faithful_within_their_budgets():
     )
     assert best_method(frozenset(), LIVE_BUDGET_SECONDS) == "shap"  # the TF-IDF baseline: SHAP is all it has
     assert faithfulness_label("grad").startswith("comprehensiveness ")
+
+
+def test_the_int8_copy_survives_renaming_the_folder_it_was_saved_in(clf, tmp_path, caplog):
+    """A run is written into a staging folder that is renamed when complete, and its analysis then explains with
+    the int8 copy: that copy must come from memory, not be quantized a second time (~20 s for MiniLM)."""
+    import logging
+
+    from pipeline.classifiers.transformer.classifier import TFClassifier
+
+    fresh = TFClassifier(clf.model, clf.tokenizer, clf.truncation, clf.temperature)
+    staging = tmp_path / "run.partial"
+    staging.mkdir()
+    fresh.save_int8(staging)
+    staging.rename(tmp_path / "run")
+    with caplog.at_level(logging.INFO, logger="pipeline.classifiers.transformer.classifier"):
+        blob = fresh.int8_scorer()._blob
+    assert blob == (tmp_path / "run" / "int8.tflite").read_bytes()
+    assert not [r for r in caplog.records if "quantizing" in r.getMessage()]

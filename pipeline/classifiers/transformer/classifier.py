@@ -163,7 +163,11 @@ class TFClassifier:
             self.save_int8(Path(folder))
 
     def save_int8(self, folder: Path) -> Path:
-        """Quantize the model and write ``folder/int8.tflite`` atomically (a run folder may be in use)."""
+        """Quantize the model and write ``folder/int8.tflite`` atomically (a run folder may be in use). The copy
+        is kept in memory too: a run's analysis scores with it after its staging folder was renamed."""
         self.int8_path = Path(folder) / INT8_FILE
-        atomic_write_bytes(self.int8_path, quantize_int8(self.model))
+        blob = quantize_int8(self.model)
+        atomic_write_bytes(self.int8_path, blob)
+        with self._lock:
+            self._int8 = Int8Scorer(blob)
         return self.int8_path
