@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import RunError
-from .metrics import ece_of_table
+from .metrics import LENGTH_BUCKETS, LENGTH_LABELS, confusion_metrics, ece_of_table
 from .render import csv_safe
 from .text_index import TextIndex, index_folder
 
@@ -41,6 +41,46 @@ _BR = re.compile(r"<\s*br\s*/?\s*>", re.I)
 # what the error table shows (plus the chosen tags); text is added for export only
 ERROR_COLUMNS = ("id", "error_type", "confidence", "prob_pos", "rating", "n_tokens", "truncated")
 CELL_COLUMNS = ("id", "label", "rating", "prob_pos", "n_tokens", "truncated")
+
+
+# per confidence bin (see reliability()); {key} groups the rows (NULL: one group), {source} has label, prob_pos
+_RELIABILITY_SQL = (
+    "WITH c AS (SELECT {key} AS slice, CASE WHEN prob_pos >= 0.5 THEN prob_pos::DOUBLE "
+    "ELSE 1 - prob_pos::DOUBLE END AS conf, ((prob_pos >= 0.5)::INT = label)::DOUBLE AS ok FROM {source}) "
+    "SELECT slice, greatest(least(ceil((conf - 0.5) * ? / 0.5)::INT - 1, ? - 1), 0) AS bin, count(*) AS count, "
+    "avg(conf) AS confidence, avg(ok) AS accuracy FROM c GROUP BY 1, 2 ORDER BY 1, 2"
+)
+
+
+def _rank_of(labels: list[str]):
+    return lambda s: s.map({v: i for i, v in enumerate(labels)})
+
+
+def _rating_order(s: pd.Series) -> pd.Series:
+    return s.map(lambda v: int(v.rstrip("★")) if v != "unknown" else 10**6)
+
+
+# grouping → (column it needs, SQL key, display order): the same buckets as pipeline.metrics.slice_metrics
+_SLICE_KEYS = {
+    "length": (
+        "n_tokens",
+        "CASE "
+        + " ".join(f"WHEN n_tokens < {hi} THEN '{lab}'" for hi, lab in zip(LENGTH_BUCKETS[1:], LENGTH_LABELS))
+        + " END",
+        _rank_of(LENGTH_LABELS),
+    ),
+    "truncated": ("truncated", "CASE WHEN truncated THEN 'truncated' WHEN NOT truncated THEN 'complete' END", None),
+    "rating": ("rating", "CASE WHEN rating > 0 THEN rating::BIGINT::VARCHAR || '★' ELSE 'unknown' END", _rating_order),
+}
+
+
+def _binned_auc(pos: np.ndarray, neg: np.ndarray) -> float | None:
+    """Mann-Whitney AUC from per-bin class counts in ascending score order; ties within a bin count half."""
+    p, n = int(pos.sum()), int(neg.sum())
+    if not p or not n:
+        return None
+    above = pos[::-1].cumsum()[::-1] - pos  # positives in higher bins
+    return float((neg * (above + 0.5 * pos)).sum() / (p * n))
 
 
 def snippet(text: str) -> str:
@@ -96,6 +136,7 @@ class RunQuery:
                 f"FROM read_parquet({_sql_str(str(self.parquet))}, file_row_number = true)"
             )
             self.n = int(self._con.execute("SELECT count(*) FROM preds").fetchone()[0])
+            self.columns = [c for c, *_ in self._con.execute("DESCRIBE preds").fetchall()]
         except duckdb.Error as exc:
             raise RunError(f"run {self.run_dir.name!r}: cannot query predictions.parquet ({exc})") from None
         self.tag_columns: list[str] = []
@@ -234,16 +275,53 @@ class RunQuery:
     def reliability(self, n_bins: int = 15) -> pd.DataFrame:
         """:func:`pipeline.metrics.reliability_table` by query: equal-width bins of the predicted class's
         probability over [0.5, 1] (a bin's upper edge belongs to it), empty bins left out."""
-        t = self._df(
-            "WITH c AS (SELECT CASE WHEN prob_pos >= 0.5 THEN prob_pos::DOUBLE ELSE 1 - prob_pos::DOUBLE END AS conf, "
-            "((prob_pos >= 0.5)::INT = label)::DOUBLE AS ok FROM preds) "
-            "SELECT greatest(least(ceil((conf - 0.5) * ? / 0.5)::INT - 1, ? - 1), 0) AS bin, count(*) AS count, "
-            "avg(conf) AS confidence, avg(ok) AS accuracy FROM c GROUP BY 1 ORDER BY 1",
-            [n_bins, n_bins],
-        )
+        t = self._df(_RELIABILITY_SQL.format(key="NULL", source="preds"), [n_bins, n_bins])
         edges = np.linspace(0.5, 1.0, n_bins + 1)
         t["bin_low"], t["bin_high"] = edges[t["bin"]], edges[t["bin"] + 1]
-        return t.drop(columns="bin")
+        return t.drop(columns=["slice", "bin"])
+
+    def slices(self, threshold: float = 0.5, bins: int = 1000, n_bins: int = 15) -> dict[str, pd.DataFrame]:
+        """:func:`pipeline.metrics.slice_metrics` by query, per token-length bucket, truncated or not, and star
+        rating (a grouping whose column the file lacks is left out): ``slice, n, accuracy, f1, roc_auc, ece,
+        errors`` per slice. Three passes over 4 columns per grouping. ROC-AUC comes from a ``bins``-bin score
+        histogram per slice (ties inside a bin count half: within ~1e-3 of the exact value at 1,000 bins);
+        ``None`` on a one-class slice. ECE uses :meth:`reliability`'s ``n_bins`` bins."""
+        cols = set(self.columns)
+        out = {}
+        for name, (column, key, order) in _SLICE_KEYS.items():
+            if column not in cols:
+                continue
+            source = f"(SELECT {key} AS slice, label, prob_pos FROM preds WHERE {key} IS NOT NULL)"
+            counts = self._df(
+                "SELECT slice, count(*) AS n, sum((prob_pos >= ? AND label = 1)::INT) AS tp, "
+                f"sum((prob_pos >= ? AND label = 0)::INT) AS fp, sum((prob_pos < ? AND label = 1)::INT) AS fn "
+                f"FROM {source} GROUP BY 1",
+                [float(threshold)] * 3,
+            )
+            hist = self._df(
+                "SELECT slice, least(floor(prob_pos::DOUBLE * ?)::INT, ? - 1) AS bin, sum(label)::BIGINT AS pos, "
+                f"sum(1 - label)::BIGINT AS neg FROM {source} GROUP BY 1, 2 ORDER BY 1, 2",
+                [bins, bins],
+            )
+            rel = self._df(_RELIABILITY_SQL.format(key="slice", source=source), [n_bins, n_bins])
+            rows = []
+            for r in counts.itertuples(index=False):
+                cm = {"tp": r.tp, "fp": r.fp, "fn": r.fn, "tn": r.n - r.tp - r.fp - r.fn}
+                m = confusion_metrics(cm)
+                h = hist[hist["slice"] == r.slice]
+                rows.append(
+                    {
+                        "slice": r.slice,
+                        "n": int(r.n),
+                        "accuracy": m["accuracy"],
+                        "f1": m["f1"],
+                        "roc_auc": _binned_auc(h["pos"].to_numpy(), h["neg"].to_numpy()),
+                        "ece": ece_of_table(rel[rel["slice"] == r.slice]),
+                        "errors": int(r.fp + r.fn),
+                    }
+                )
+            out[name] = pd.DataFrame(rows).sort_values("slice", key=order, ignore_index=True)
+        return out
 
     def expected_calibration_error(self, n_bins: int = 15) -> float:
         return ece_of_table(self.reliability(n_bins))

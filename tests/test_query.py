@@ -254,3 +254,36 @@ def test_a_parquet_written_by_another_tool_opens(run, tmp_path):
     f = ErrorFilter(search="boring", kinds=("FP",))
     assert q.errors(f, limit=5000)["id"].tolist() == expected_errors(df, f)["id"].tolist()
     assert q.tag_columns == []
+
+
+def test_slice_metrics_match_the_metrics_module(run, tmp_path):
+    df, folder = run
+    df.loc[df.index % 11 == 0, "rating"] = 0  # no star rating: the "unknown" slice
+    df.to_parquet(folder / "predictions.parquet", row_group_size=700)
+    got = query(folder, tmp_path).slices()
+    want = metrics.slice_metrics(df)
+    assert set(got) == set(want) == {"length", "truncated", "rating"}
+    for name, table in got.items():
+        assert sorted(table["slice"]) == sorted(want[name]), name
+        assert table["n"].sum() == len(df)
+        for r in table.itertuples(index=False):
+            w = want[name][r.slice]
+            assert (r.n, r.errors) == (w["n"], w["confusion_matrix"]["fp"] + w["confusion_matrix"]["fn"])
+            assert r.accuracy == pytest.approx(w["accuracy"], abs=1e-12)
+            assert r.f1 == pytest.approx(w["f1"], abs=1e-12)
+            assert r.ece == pytest.approx(w["ece"], abs=1e-9)
+            if w["roc_auc"] is None:  # a one-class slice (here: every 1★ review is negative)
+                assert pd.isna(r.roc_auc)
+            else:
+                assert r.roc_auc == pytest.approx(w["roc_auc"], abs=2e-3)
+    assert list(got["length"]["slice"]) == [s for s in metrics.LENGTH_LABELS if s in want["length"]]
+    assert got["rating"]["slice"].iloc[-1] == "unknown" and got["rating"]["slice"].iloc[0] == "1★"
+
+
+def test_slices_leave_out_groupings_whose_column_is_missing(tmp_path):
+    df = predictions(400).drop(columns=["rating", "truncated"])
+    folder = tmp_path / "run"
+    folder.mkdir()
+    df.to_parquet(folder / "predictions.parquet")
+    got = RunQuery(folder / "predictions.parquet", index_root=tmp_path / "index").slices()
+    assert list(got) == ["length"] and got["length"]["n"].sum() == 400

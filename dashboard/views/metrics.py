@@ -3,7 +3,6 @@
 Every number comes from a query over the run's parquet (:func:`dashboard.state.ask`): the threshold moves two
 columns' worth of work, curves are drawn from a score histogram, and only one page of reviews is read."""
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import charts, state
@@ -72,23 +71,12 @@ st.dataframe(
     },
 )
 st.subheader("Metrics per slice (threshold 0.5)")
-slices = run.metrics.get("slices", {})
-tab_names = [n for n in ("length", "truncated", "rating") if n in slices]
-for tab, name in zip(st.tabs(tab_names), tab_names):
-    table = pd.DataFrame(
-        [
-            {
-                "slice": k,
-                "n": v["n"],
-                "accuracy": v["accuracy"],
-                "f1": v["f1"],
-                "roc_auc": v["roc_auc"],
-                "ece": v["ece"],
-                "errors": v["confusion_matrix"]["fp"] + v["confusion_matrix"]["fn"],
-            }
-            for k, v in slices[name].items()
-        ]
-    )
+slices = state.ask(run, "slices")  # by query over the predictions: any tool's parquet, any size
+tab_names = list(slices)
+if not tab_names:
+    st.caption("No slice columns (n_tokens, truncated, rating) in this run's predictions.")
+for tab, name in zip(st.tabs(tab_names) if tab_names else [], tab_names):
+    table = slices[name]
     tab.dataframe(
         table,
         hide_index=True,
