@@ -33,32 +33,28 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass(frozen=True)
 class AnalysisBudget:
-    """How much analysis a run gets by default: small enough that the analysis adds a few minutes to the demo
-    build. Costs measured on the demo MiniLM (1,000 test reviews, 256 tokens) on 2 CPU cores shared with other
-    jobs (load average 5–8; an idle machine is faster). One measured demo build: tags 74 s, behavioural tests
-    42 s, explanations 130 s, i.e. 4.1 min of its 40 (training took 27); the README's run section has the split.
+    """How much analysis a run gets by default: small enough that the demo build, analysis included, stays near
+    10 minutes on 2 CPU cores. Costs measured on the demo MiniLM on the idle 2-core machine (the README's run
+    section has the whole split).
 
     - ``tag_sample`` (default 300): reviews the model-based tags score (``mixed_sentiment`` scores every
-      sentence, ≈ 0.24 s per review here: the ``tag`` verb's 2,000 took 6 min on the demo run).
+      sentence, ≈ 0.24 s per review under load: the ``tag`` verb's 2,000 took 6 min on the demo run).
     - ``behave_n`` (default 50): real test reviews per INV/DIR behavioural test (the ``behave`` verb's 100 took
-      3.5 min; each distinct text is now scored once, which alone saves about a third).
-    - ``explain_method`` (default ``"shap"``): the attribution method measured most faithful — rank
-      correlation with the 2,000-evaluation SHAP reference ≈ 0.9 at 1,000 evaluations, vs 0.37 for Integrated
-      Gradients and ≈ 0 for gradient × input (``benchmarks/attributions.py``); the TF-IDF baseline supports
-      SHAP too (over words).
-    - ``explain_max_evals`` (default 500): SHAP evaluations per review, Spearman 0.81 to the reference in the
-      README's table (1,000: 0.91). In the demo build the first review took 56 s (the int8 scorer builds one
-      interpreter per padded width on first use and scores masked texts one row at a time), the next nine
-      5–10 s each; the 1,000 evaluations of the ``explain`` verb would double that.
-    - ``explain_errors`` (default 8) most confident errors plus ``explain_correct`` (default 2) correct
-      predictions sampled with ``seed`` (default 0): 130 s in the demo build. The errors are what the error page
-      lists first; the correct ones give a reference. Any other review is explained on demand in the dashboard.
+      3.5 min; each distinct text is scored once).
+    - ``explain_method`` (default ``"shap"``): the most comprehensive method by the ERASER benchmark within the
+      batch budget (``pipeline/analysis/explain/measured.json``); the TF-IDF baseline supports SHAP too (over words).
+    - ``explain_max_evals`` (default 500): SHAP evaluations per review, Spearman 0.81 to the 2,000-evaluation
+      reference in the README's table (1,000: 0.91); ≈ 9 s per review at 128 tokens, plus ≈ 20 s once per process
+      (shap's compiled code, the int8 interpreters); the 1,000 evaluations of the ``explain`` verb double that.
+    - ``explain_errors`` (default 6) most confident errors plus ``explain_correct`` (default 2) correct
+      predictions sampled with ``seed`` (default 0). The errors are what the error page lists first; the correct
+      ones give a reference. Any other review is explained on demand in the dashboard.
     """
 
     tag_sample: int = 300
     behave_n: int = 50
     explain_method: str = "shap"
-    explain_errors: int = 8
+    explain_errors: int = 6
     explain_correct: int = 2
     explain_max_evals: int = 500
     seed: int = 0
