@@ -280,47 +280,54 @@ class RunQuery:
         t["bin_low"], t["bin_high"] = edges[t["bin"]], edges[t["bin"] + 1]
         return t.drop(columns=["slice", "bin"])
 
-    def slices(self, threshold: float = 0.5, bins: int = 1000, n_bins: int = 15) -> dict[str, pd.DataFrame]:
+    def slices(self, bins: int = 1000, n_bins: int = 15) -> dict[str, pd.DataFrame]:
         """:func:`pipeline.metrics.slice_metrics` by query, per token-length bucket, truncated or not, and star
         rating (a grouping whose column the file lacks is left out): ``slice, n, accuracy, f1, roc_auc, ece,
-        errors`` per slice. Three passes over 4 columns per grouping. ROC-AUC comes from a ``bins``-bin score
-        histogram per slice (ties inside a bin count half: within ~1e-3 of the exact value at 1,000 bins);
-        ``None`` on a one-class slice. ECE uses :meth:`reliability`'s ``n_bins`` bins."""
-        cols = set(self.columns)
+        errors`` per slice at threshold 0.5. One pass over 5 columns (GROUPING SETS), then per slice: the
+        confusion counts and ECE (:meth:`reliability`'s ``n_bins`` bins) exactly; ROC-AUC from a ``bins``-bin
+        score histogram (ties inside a bin count half: within ~1e-3 of the exact value at 1,000 bins), ``None`` on
+        a one-class slice."""
+        keys = {name: key for name, (column, key, _) in _SLICE_KEYS.items() if column in self.columns}
+        if not keys:
+            return {}
+        sets = ", ".join(f"({name}, hbin, rbin, pp)" for name in keys)
+        t = self._df(
+            "WITH b AS (SELECT label, prob_pos::DOUBLE >= 0.5 AS pp, "
+            "least(floor(prob_pos::DOUBLE * ?)::INT, ? - 1) AS hbin, CASE WHEN prob_pos >= 0.5 THEN prob_pos::DOUBLE "
+            "ELSE 1 - prob_pos::DOUBLE END AS conf, "
+            + ", ".join(f"{key} AS {name}" for name, key in keys.items())
+            + " FROM preds), c AS (SELECT *, greatest(least(ceil((conf - 0.5) * ? / 0.5)::INT - 1, ? - 1), 0) AS rbin "
+            "FROM b) SELECT "
+            + ", ".join(f"{name}, grouping({name}) = 0 AS by_{name}" for name in keys)
+            + ", hbin, rbin, pp, count(*) AS n, sum(label)::BIGINT AS pos, sum(conf) AS conf_sum, "
+            f"sum((pp::INT = label)::INT)::BIGINT AS ok FROM c GROUP BY GROUPING SETS ({sets})",
+            [bins, bins, n_bins, n_bins],
+        )
         out = {}
-        for name, (column, key, order) in _SLICE_KEYS.items():
-            if column not in cols:
-                continue
-            source = f"(SELECT {key} AS slice, label, prob_pos FROM preds WHERE {key} IS NOT NULL)"
-            counts = self._df(
-                "SELECT slice, count(*) AS n, sum((prob_pos >= ? AND label = 1)::INT) AS tp, "
-                f"sum((prob_pos >= ? AND label = 0)::INT) AS fp, sum((prob_pos < ? AND label = 1)::INT) AS fn "
-                f"FROM {source} GROUP BY 1",
-                [float(threshold)] * 3,
-            )
-            hist = self._df(
-                "SELECT slice, least(floor(prob_pos::DOUBLE * ?)::INT, ? - 1) AS bin, sum(label)::BIGINT AS pos, "
-                f"sum(1 - label)::BIGINT AS neg FROM {source} GROUP BY 1, 2 ORDER BY 1, 2",
-                [bins, bins],
-            )
-            rel = self._df(_RELIABILITY_SQL.format(key="slice", source=source), [n_bins, n_bins])
+        for name in keys:
+            part = t[t[f"by_{name}"] & t[name].notna()]
             rows = []
-            for r in counts.itertuples(index=False):
-                cm = {"tp": r.tp, "fp": r.fp, "fn": r.fn, "tn": r.n - r.tp - r.fp - r.fn}
-                m = confusion_metrics(cm)
-                h = hist[hist["slice"] == r.slice]
+            for value, g in part.groupby(name):
+                n, pos = int(g["n"].sum()), int(g["pos"].sum())
+                tp, fp = int(g.loc[g["pp"], "pos"].sum()), int((g.loc[g["pp"], "n"] - g.loc[g["pp"], "pos"]).sum())
+                m = confusion_metrics({"tp": tp, "fp": fp, "fn": pos - tp, "tn": n - pos - fp})
+                h = g.groupby("hbin")[["n", "pos"]].sum().sort_index()
+                rel = g.groupby("rbin")[["n", "conf_sum", "ok"]].sum()
+                rel = pd.DataFrame(
+                    {"count": rel["n"], "confidence": rel["conf_sum"] / rel["n"], "accuracy": rel["ok"] / rel["n"]}
+                )
                 rows.append(
                     {
-                        "slice": r.slice,
-                        "n": int(r.n),
+                        "slice": value,
+                        "n": n,
                         "accuracy": m["accuracy"],
                         "f1": m["f1"],
-                        "roc_auc": _binned_auc(h["pos"].to_numpy(), h["neg"].to_numpy()),
-                        "ece": ece_of_table(rel[rel["slice"] == r.slice]),
-                        "errors": int(r.fp + r.fn),
+                        "roc_auc": _binned_auc(h["pos"].to_numpy(), (h["n"] - h["pos"]).to_numpy()),
+                        "ece": ece_of_table(rel),
+                        "errors": fp + pos - tp,
                     }
                 )
-            out[name] = pd.DataFrame(rows).sort_values("slice", key=order, ignore_index=True)
+            out[name] = pd.DataFrame(rows).sort_values("slice", key=_SLICE_KEYS[name][2], ignore_index=True)
         return out
 
     def expected_calibration_error(self, n_bins: int = 15) -> float:
