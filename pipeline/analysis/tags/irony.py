@@ -3,13 +3,15 @@
 1. **What the text sounds like**, from all-MiniLM-L6-v2 embeddings of the review's sentences (the packaged,
    frozen encoder, so the score means the same for every run): a sentence model (logistic regression trained on
    author-labelled sarcastic tweets, iSarcasmEval 2022 train) whose highest and two highest sentence logits
-   catch the one ironic line in an otherwise plain review, and a review model (the mean sentence vector; tweets
-   plus IMDB *train* reviews labelled by reading, ``data/irony/``).
+   catch the one ironic line in an otherwise plain review; a review-sentence model (the same tweets plus the
+   sentences of IMDB *train* reviews labelled by reading, ``data/irony/``: the sentence quoted as evidence of irony
+   against every sentence of a sincere review) whose two highest sentence logits find the mock-praising line in a
+   review; and a review model (the mean sentence vector; tweets plus the same IMDB labels).
 2. **Sentiment incongruity** (Riloff et al. 2013): positive wording in a review whose label / star rating is
    negative, and vice versa — the mock-praising one-star review.
 3. **Cues**: the old ``sarcasm_cues`` score ('yeah right', 'oh great', scare-quoted praise, '!!!').
 
-A small logistic "stack" combines them; all three models ship in ``irony_model.json`` with the record of what they
+A small logistic "stack" combines them; the models ship in ``irony_model.json`` with the record of what they
 were validated on. A review's polarity comes from its ``label``, else its star rating (≤ 40 % of the scale
 negative, ≥ 70 % positive); without either the incongruity terms are off and ``irony_basis`` says
 ``text only``: the score is then weaker (see the validation record), never a guess at the label.
@@ -36,16 +38,19 @@ from .lexical import sarcasm_score
 IRONY_MODEL = Path(__file__).with_name("irony_model.json")
 TEXT_AND_POLARITY = "text+polarity"
 TEXT_ONLY = "text only"
-# the stack's inputs, in order; the incongruity terms are zero when the review's polarity is unknown
-STACK_FEATURES = (
+# every feature the stack can use, in order: text features first (the text-only stack uses those), then the
+# polarity terms, which are zero when the review's polarity is unknown
+ALL_FEATURES = (
     "text_logit",
     "sentence_max",
     "sentence_top2",
     "cues",
+    "review_sentence_top2",
     "known",
     "opposite_words",
 )
-TEXT_ONLY_FEATURES = 4  # the first four: what is left without a label or rating
+TEXT_ONLY_FEATURES = 5  # the first five: what is left without a label or rating
+STACK_FEATURES = ALL_FEATURES  # what ``irony_fit`` fits the stack on (a model file records its own list)
 MAX_SENTENCES = 60  # bounds the encoder's work on very long reviews
 
 
@@ -110,12 +115,12 @@ def sentence_peaks(z: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.ndarray
 def stack_inputs(
     texts: list[str], text_logit: np.ndarray, top1: np.ndarray, top2: np.ndarray, polarity: np.ndarray
 ) -> np.ndarray:
-    """The stack's feature matrix (columns :data:`STACK_FEATURES`) for cleaned texts."""
+    """text_logit, sentence_max, sentence_top2, cues, known, opposite_words for cleaned texts."""
     rows = []
     for t, z, a, b, pol in zip(texts, text_logit, top1, top2, polarity):
         known = 0.0 if pol != pol else 1.0
         rows.append((float(z), float(a), float(b), sarcasm_score(t), known, incongruity(t, pol)))
-    return np.asarray(rows, dtype=float).reshape(len(texts), len(STACK_FEATURES))
+    return np.asarray(rows, dtype=float).reshape(len(texts), 6)
 
 
 @cache
@@ -128,14 +133,25 @@ def _logistic(x: np.ndarray, coef: list[float], intercept: float) -> np.ndarray:
     return x @ np.asarray(coef, dtype=float) + float(intercept)
 
 
-def stack_matrix(texts: list[str], sentence_emb: np.ndarray, owner: np.ndarray, polarity, model: dict) -> np.ndarray:
-    """From sentence embeddings (rows aligned to :func:`sentence_units`) to the stack's features."""
+def feature_matrix(texts: list[str], sentence_emb: np.ndarray, owner: np.ndarray, polarity, model: dict) -> np.ndarray:
+    """From sentence embeddings (rows aligned to :func:`sentence_units`) to all of :data:`ALL_FEATURES` (the
+    review-sentence column is zero for a model file without a ``review_sentence`` model)."""
     n = len(texts)
+    pol = np.asarray(polarity, dtype=float)
     z = _logistic(review_vectors(sentence_emb, owner, n), model["text"]["coef"], model["text"]["intercept"])
     top1, top2 = sentence_peaks(
         _logistic(sentence_emb, model["sentence"]["coef"], model["sentence"]["intercept"]), owner, n
     )
-    return stack_inputs(texts, z, top1, top2, np.asarray(polarity, dtype=float))
+    rs = model.get("review_sentence")
+    rs_top2 = sentence_peaks(_logistic(sentence_emb, rs["coef"], rs["intercept"]), owner, n)[1] if rs else np.zeros(n)
+    x = stack_inputs(texts, z, top1, top2, pol)  # text_logit, sentence_max, sentence_top2, cues, known, words
+    return np.column_stack([x[:, :4], rs_top2, x[:, 4:]])
+
+
+def stack_matrix(texts: list[str], sentence_emb: np.ndarray, owner: np.ndarray, polarity, model: dict) -> np.ndarray:
+    """The columns the model's stack was fitted on (``model["stack"]["features"]``), in that order."""
+    x = feature_matrix(texts, sentence_emb, owner, polarity, model)
+    return x[:, [ALL_FEATURES.index(f) for f in model["stack"]["features"]]]
 
 
 def irony_scores(texts: list[str], sentence_emb: np.ndarray, owner: np.ndarray, polarity, model: dict | None = None):
@@ -145,7 +161,8 @@ def irony_scores(texts: list[str], sentence_emb: np.ndarray, owner: np.ndarray, 
     x = standardise(stack_matrix(texts, sentence_emb, owner, polarity, m), m)
     known = ~np.isnan(np.asarray(polarity, dtype=float))
     with_pol = _logistic(x, m["stack"]["coef"], m["stack"]["intercept"])
-    text_only = _logistic(x[:, :TEXT_ONLY_FEATURES], m["stack_text_only"]["coef"], m["stack_text_only"]["intercept"])
+    k = len(m["stack_text_only"]["features"])  # the stack's first k columns are the text features
+    text_only = _logistic(x[:, :k], m["stack_text_only"]["coef"], m["stack_text_only"]["intercept"])
     logit = np.where(known, with_pol, text_only)
     return pd.DataFrame(
         {"irony_score": 1 / (1 + np.exp(-logit)), "irony_basis": np.where(known, TEXT_AND_POLARITY, TEXT_ONLY)}
@@ -183,10 +200,10 @@ class Irony(Tag):
         "against a negative label/rating or vice versa, and sarcasm cues."
     )
     rule = (
-        "irony_score = logistic stack of [MiniLM-embedding irony logit (trained on iSarcasmEval tweets + "
-        "hand-labelled IMDB train reviews), cue score, lexicon incongruity with the label/rating]; tagged "
-        "where irony_score ≥ the threshold (best F1 out-of-fold on the training labels; irony_model.json). Sampled "
-        "reviews only on a run"
+        "irony_score = logistic stack of [MiniLM-embedding irony logits: a review model (iSarcasmEval tweets + "
+        "hand-labelled IMDB train reviews), tweet-sarcasm sentence peaks, an IMDB review-sentence model's two "
+        "highest sentence logits; cue score; lexicon incongruity with the label/rating]; tagged where irony_score "
+        "≥ the threshold (best F1 out-of-fold on the training labels; irony_model.json). Sampled reviews only on a run"
     )
 
     @classmethod

