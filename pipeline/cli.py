@@ -135,11 +135,14 @@ def cmd_run(args) -> int:
         return 130
     timings.update({k: info.pop(k) for k in ("tokenize", "train")})
     clf.save(writer.path("model"), int8=cfg.int8_copy)
-    print(
-        evaluate_transformer(
+    try:
+        out = evaluate_transformer(
             clf, splits, cfg, writer, kind="fine-tuned", timings=timings, extra=info, calibrate=cfg.calibrate
         )
-    )
+    except KeyboardInterrupt:
+        _interrupted_scoring("run", cfg)
+        return 130
+    print(out)
     return _after_scoring(writer.final, clf, challenge=not args.no_challenge, analysis=not args.no_analysis)
 
 
@@ -261,13 +264,15 @@ def cmd_evaluate(args) -> int:
         fixed.update({k: stored[k] for k in ("max_length", "truncation", "head_tokens") if given.get(k) is None})
     # "evaluate" is not a preset to start from: the demo preset's sizes, recorded as preset "evaluate"
     cfg = _config(args, name_prefix="eval", **fixed)
+    if args.resume and not args.name:
+        raise PipelineError("--resume continues an interrupted evaluate: give its --name")
     t0 = time.perf_counter()
-    splits, writer, _ = _splits_and_writer(cfg)
+    splits, writer, _ = _splits_and_writer(cfg, args.resume)
     clf = TFClassifier(load_model(cfg.model), load_tokenizer(cfg.model), cfg.truncation_spec, 1.0, cfg.eval_batch_size)
     timings = {"load": {"seconds": round(time.perf_counter() - t0, 2)}}
     clf.save(writer.path("model"), int8=cfg.int8_copy)
-    print(
-        evaluate_transformer(
+    try:
+        out = evaluate_transformer(
             clf,
             splits,
             cfg,
@@ -277,8 +282,19 @@ def cmd_evaluate(args) -> int:
             extra={"model_facts": model_facts(clf.model)},
             calibrate=cfg.calibrate,
         )
-    )
+    except KeyboardInterrupt:
+        _interrupted_scoring("evaluate", cfg)
+        return 130
+    print(out)
     return _after_scoring(writer.final, clf, challenge=False, analysis=not args.no_analysis)
+
+
+def _interrupted_scoring(command: str, cfg: RunConfig) -> None:
+    print(
+        f"\ninterrupted; the test chunks scored so far are kept: continue with python -m pipeline {command} "
+        f"--resume --name {cfg.name} (plus the same options)",
+        file=sys.stderr,
+    )
 
 
 def cmd_baseline(args) -> int:
@@ -472,6 +488,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="score an existing model (hub name or folder), no training")
     _add_config_args(e, with_preset=False)
+    e.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted evaluate (give its --name): the test chunks already scored are kept",
+    )
     _no_analysis_arg(e)
     e.set_defaults(func=cmd_evaluate)
 

@@ -201,7 +201,9 @@ def test_evaluate_writes_test_predictions_chunk_by_chunk(imdb_run, tmp_path):
     clf = load_classifier(imdb_run)
     test = load_run(imdb_run).predictions.head(250)[["id", "text", "label", "rating"]]
     out = tmp_path / "predictions.parquet"
-    logits, small, _ = score_to_parquet(clf, test, clf.temperature, out, "test", chunk_rows=100)
+    scored = score_to_parquet(clf, test, clf.temperature, out, "test", chunk_rows=100)
+    logits, small = scored.logits, scored.metric_columns
+    assert (scored.chunks, scored.resumed_chunks) == (3, 0) and not (tmp_path / "predictions.parquet.parts").exists()
     written = pq.ParquetFile(out)
     assert written.metadata.num_row_groups == 3 and written.schema_arrow.names == list(PREDICTION_COLUMNS)
     got = pd.read_parquet(out)
@@ -209,3 +211,52 @@ def test_evaluate_writes_test_predictions_chunk_by_chunk(imdb_run, tmp_path):
     np.testing.assert_allclose(got["prob_pos"], clf.prob_positive(test["text"].tolist()), atol=1e-5)
     np.testing.assert_allclose(small["prob_pos"], got["prob_pos"])
     assert logits.shape == (250, 2)
+
+
+def test_an_interrupted_evaluate_resumes_at_the_first_chunk_not_written(imdb_run, imdb_dir, tmp_path, monkeypatch):
+    """Ctrl-C in the real model during the third of four test chunks; ``evaluate --resume`` scores only the
+    last two, and the run equals one that was never interrupted."""
+    from pipeline.classifiers.transformer.classifier import TFClassifier
+    from pipeline.cli import main
+    from pipeline.runs import load_run
+
+    real, calls = TFClassifier.logits_from_ids, []
+
+    def counted(self, ids, *args, **kwargs):  # the real model; Ctrl-C arrives on the call named `stop`
+        calls.append(len(ids))
+        if len(calls) == stop:
+            raise KeyboardInterrupt
+        return real(self, ids, *args, **kwargs)
+
+    monkeypatch.setattr(TFClassifier, "logits_from_ids", counted)
+    models = tmp_path / "models"
+    argv = [
+        "evaluate", "--model", str(imdb_run / "model"), "--data", str(imdb_dir), "--train-size", "300",
+        "--test-size", "200", "--max-length", "64", "--models-dir", str(models), "--no-analysis",
+        "--set", "score_chunk_rows=50", "--set", "int8_copy=false",
+    ]  # fmt: skip
+    stop = 4  # validation, test chunks 1 and 2, then Ctrl-C in chunk 3
+    assert main([*argv, "--name", "cut"]) == 130
+    parts = models / "cut.partial" / "predictions.parquet.parts"
+    assert sorted(p.name for p in parts.glob("part-*")) == ["part-000000.parquet", "part-000001.parquet"]
+    manifest = json.loads((parts / "manifest.json").read_text())
+    assert manifest["chunk_rows"] == 50 and manifest["test"]["rows"] == 200
+
+    calls.clear()
+    stop = None
+    assert main([*argv, "--name", "cut", "--resume"]) == 0
+    assert calls == [calls[0], 50, 50]  # validation, then only chunks 3 and 4
+    resumed = load_run(models / "cut")
+    timing = resumed.run_json["timings"]["score_test"]
+    assert (timing["chunks"], timing["resumed_chunks"]) == (4, 2)
+    assert not parts.exists() and not (models / "cut" / "predictions.parquet.parts").exists()
+
+    assert main([*argv, "--name", "whole"]) == 0
+    whole = load_run(models / "whole")
+    assert (models / "cut" / "predictions.parquet").read_bytes() == (
+        models / "whole" / "predictions.parquet"
+    ).read_bytes()
+    pd.testing.assert_frame_equal(resumed.predictions, whole.predictions)
+    assert resumed.metrics["overall"] == whole.metrics["overall"]
+    assert resumed.metrics["calibration"] == whole.metrics["calibration"]
+    assert pq.ParquetFile(models / "whole" / "predictions.parquet").metadata.num_row_groups == 4
