@@ -137,8 +137,18 @@ def test_a_column_changing_type_in_a_later_chunk_is_named(baseline_run, tmp_path
 # ---------------------------------------------------------------- Ray Data: the same scores, on an engine
 
 
-def test_ray_engine_scores_like_the_local_predict(imdb_run, tmp_path):
+@pytest.fixture(scope="module")
+def ray_local():
+    """One local Ray for this module's Ray tests (starting one costs tens of seconds): the engine uses the
+    session it finds and leaves it running."""
     pytest.importorskip("ray.data", reason="Ray Data is the optional extra: pip install -e '.[ray]'")
+    from pipeline.distributed import ray_session
+
+    with ray_session():
+        yield
+
+
+def test_ray_engine_scores_like_the_local_predict(imdb_run, tmp_path, ray_local):
     from pipeline.cli import main
 
     df = reviews_frame(60).rename(columns={"review": "text"})
@@ -156,16 +166,61 @@ def test_ray_engine_scores_like_the_local_predict(imdb_run, tmp_path):
     assert not (tmp_path / "ray.partial").exists()
 
 
-def test_ray_engine_refuses_bad_input_in_one_line(imdb_run, tmp_path, capsys):
+def test_ray_explain_matches_the_local_explain(imdb_run, tmp_path, ray_local):
+    """``explain --engine ray``: the rows of the local ``explain --input`` (same tokens, scores, settings), from
+    actors that build the run's Explainer once; SHAP kept cheap (40 evaluations on short reviews)."""
+    from pipeline.analysis.explain.rows import FILE_COLUMNS
+    from pipeline.cli import main
+    from pipeline.runs import load_run
+
+    df = reviews_frame(8).rename(columns={"review": "text"})  # rows 4 and 5 are blank: dropped by both
+    df.insert(0, "id", [f"r{i}" for i in range(len(df))])
+    df.to_parquet(tmp_path / "in.parquet")
+    argv = ["explain", "--run", str(imdb_run), "--input", str(tmp_path / "in.parquet"), "--max-evals", "40"]
+    assert main([*argv, "--output", str(tmp_path / "local.parquet"), "--chunk-rows", "4"]) == 0
+    assert (
+        main([*argv, "--output", str(tmp_path / "ray"), "--engine", "ray", "--workers", "1", "--ray-batch", "4"]) == 0
+    )
+    local = pd.read_parquet(tmp_path / "local.parquet")
+    on_ray = pd.read_parquet(tmp_path / "ray")
+    assert list(local.columns) == list(on_ray.columns) == list(FILE_COLUMNS)
+    assert set(FILE_COLUMNS) - {"id"} <= set(load_run(imdb_run).explanations.columns)  # the run's own format
+    assert on_ray["id"].tolist() == local["id"].tolist() == [f"r{i}" for i in (0, 1, 2, 3, 6, 7)]
+    for mine, theirs in zip(local.itertuples(), on_ray.itertuples()):
+        assert list(theirs.tokens) == list(mine.tokens) and len(mine.tokens) > 5
+        np.testing.assert_allclose(theirs.scores, mine.scores, atol=1e-6)
+        assert (theirs.method, theirs.settings, theirs.units, theirs.pred) == (
+            mine.method,
+            mine.settings,
+            mine.units,
+            mine.pred,
+        )
+        assert json.loads(mine.settings)["max_evals"] == 40 and mine.method == "shap"
+    np.testing.assert_allclose(on_ray["prob_pos"], local["prob_pos"], atol=1e-6)
+    np.testing.assert_allclose(on_ray["base_value"], local["base_value"], atol=1e-6)
+    assert not (tmp_path / "ray.partial").exists() and not (tmp_path / "local.parquet.parts").exists()
+
+
+def test_ray_engine_refuses_bad_input_in_one_line(imdb_run, baseline_run, tmp_path, capsys):
     pytest.importorskip("ray.data", reason="Ray Data is the optional extra: pip install -e '.[ray]'")
     from pipeline.cli import main
 
     reviews_frame(10).to_parquet(tmp_path / "no-id.parquet")
-    argv = ["predict", "--run", str(imdb_run), "--engine", "ray", "--output", str(tmp_path / "o")]
-    assert main([*argv, "--input", str(tmp_path / "no-id.parquet")]) == 2
-    assert "needs an 'id' column" in capsys.readouterr().err.strip().splitlines()[-1]
-    assert main([*argv, "--input", str(tmp_path / "missing.parquet")]) == 2
-    assert "input file not found" in capsys.readouterr().err
+    out = ["--engine", "ray", "--output", str(tmp_path / "o")]
+    for command in (["predict", "--run", str(imdb_run), *out], ["explain", "--run", str(imdb_run), *out]):
+        assert main([*command, "--input", str(tmp_path / "no-id.parquet")]) == 2
+        assert "needs an 'id' column" in capsys.readouterr().err.strip().splitlines()[-1]
+        assert main([*command, "--input", str(tmp_path / "missing.parquet")]) == 2
+        assert "input file not found" in capsys.readouterr().err
+    assert main(["explain", "--run", str(imdb_run), "--engine", "ray"]) == 2  # it explains files, not the run
+    assert "give --input and --output" in capsys.readouterr().err
+    with_id = tmp_path / "with-id.parquet"
+    reviews_frame(10).rename(columns={"review": "text"}).assign(id=range(10)).to_parquet(with_id)
+    ig_on_baseline = ["explain", "--run", str(baseline_run), "--input", str(with_id), "--method", "ig", *out]
+    assert main(ig_on_baseline) == 2  # refused on the driver, before Ray starts or a model loads
+    assert "needs a transformer run" in capsys.readouterr().err
+    assert main(["explain", "--run", str(imdb_run), "--input", str(with_id), "--output", str(tmp_path / "x.csv")]) == 2
+    assert "explanations are written as Parquet" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- training on several machines: TF_CONFIG
