@@ -135,11 +135,14 @@ def cmd_run(args) -> int:
         return 130
     timings.update({k: info.pop(k) for k in ("tokenize", "train")})
     clf.save(writer.path("model"), int8=cfg.int8_copy)
-    print(
-        evaluate_transformer(
+    try:
+        out = evaluate_transformer(
             clf, splits, cfg, writer, kind="fine-tuned", timings=timings, extra=info, calibrate=cfg.calibrate
         )
-    )
+    except KeyboardInterrupt:
+        _interrupted_scoring("run", cfg)
+        return 130
+    print(out)
     return _after_scoring(writer.final, clf, challenge=not args.no_challenge, analysis=not args.no_analysis)
 
 
@@ -261,13 +264,15 @@ def cmd_evaluate(args) -> int:
         fixed.update({k: stored[k] for k in ("max_length", "truncation", "head_tokens") if given.get(k) is None})
     # "evaluate" is not a preset to start from: the demo preset's sizes, recorded as preset "evaluate"
     cfg = _config(args, name_prefix="eval", **fixed)
+    if args.resume and not args.name:
+        raise PipelineError("--resume continues an interrupted evaluate: give its --name")
     t0 = time.perf_counter()
-    splits, writer, _ = _splits_and_writer(cfg)
+    splits, writer, _ = _splits_and_writer(cfg, args.resume)
     clf = TFClassifier(load_model(cfg.model), load_tokenizer(cfg.model), cfg.truncation_spec, 1.0, cfg.eval_batch_size)
     timings = {"load": {"seconds": round(time.perf_counter() - t0, 2)}}
     clf.save(writer.path("model"), int8=cfg.int8_copy)
-    print(
-        evaluate_transformer(
+    try:
+        out = evaluate_transformer(
             clf,
             splits,
             cfg,
@@ -277,8 +282,19 @@ def cmd_evaluate(args) -> int:
             extra={"model_facts": model_facts(clf.model)},
             calibrate=cfg.calibrate,
         )
-    )
+    except KeyboardInterrupt:
+        _interrupted_scoring("evaluate", cfg)
+        return 130
+    print(out)
     return _after_scoring(writer.final, clf, challenge=False, analysis=not args.no_analysis)
+
+
+def _interrupted_scoring(command: str, cfg: RunConfig) -> None:
+    print(
+        f"\ninterrupted; the test chunks scored so far are kept: continue with python -m pipeline {command} "
+        f"--resume --name {cfg.name} (plus the same options)",
+        file=sys.stderr,
+    )
 
 
 def cmd_baseline(args) -> int:
@@ -373,6 +389,8 @@ def cmd_quantize(args) -> int:
 
 
 def cmd_explain(args) -> int:
+    """Precompute explanations of a run's most confident errors into the run, or (``--input``/``--output``)
+    explain every review of a file, resumably in chunks, or on Ray Data with ``--engine ray``."""
     from .analysis.explain import METHODS, precompute
 
     method = METHODS[args.method]
@@ -387,7 +405,57 @@ def cmd_explain(args) -> int:
     if ignored:
         log.warning("ignoring %s: not a setting of method %r", ", ".join(ignored), args.method)
     settings = {k: v for k, v in given.items() if k in own}
-    print(precompute(_run_dir(args), args.method, args.errors, args.correct, **settings))
+    if bool(args.input) != bool(args.output):
+        raise PipelineError("--input and --output go together: explain FILE and write its explanations to OUTPUT")
+    if args.engine == "ray" and not args.input:
+        raise PipelineError("--engine ray explains a file of reviews: give --input and --output")
+    if args.input:
+        if args.errors is not None or args.correct is not None:
+            log.warning("ignoring --errors/--correct: with --input every review of the file is explained")
+        return _explain_file(args, settings)
+    errors, correct = 200 if args.errors is None else args.errors, 50 if args.correct is None else args.correct
+    print(precompute(_run_dir(args), args.method, errors, correct, **settings))
+    return 0
+
+
+def _explain_file(args, settings: dict) -> int:
+    from tqdm.auto import tqdm
+
+    from .analysis.explain.files import explain_file, resolve_for_run
+    from .chunked import parts_dir
+
+    run_dir = _run_dir(args)
+    if args.engine == "ray":
+        from .distributed import explain_on_ray
+
+        res = explain_on_ray(
+            run_dir,
+            args.input,
+            args.output,
+            method=args.method,
+            settings=resolve_for_run(run_dir, args.method, settings),  # checked before Ray starts
+            batch=args.ray_batch,
+            workers=args.workers,
+            address=args.ray_address,
+        )
+        log.info("explained %d reviews on Ray in %.1f s → %s", res.reviews, res.seconds, res.output)
+        print(res.output)
+        return 0
+    bar = lambda total: tqdm(total=total, desc=f"explain ({args.method})", unit="review", mininterval=1.0)
+    try:
+        res = explain_file(
+            run_dir, args.input, args.output, args.method, settings, chunk_rows=args.chunk_rows, progress=bar
+        )
+    except KeyboardInterrupt:
+        print(
+            f"\ninterrupted; the chunks explained so far are kept in {parts_dir(Path(args.output))}: rerun the "
+            "same command to continue",
+            file=sys.stderr,
+        )
+        return 130
+    resumed = f" ({res.resumed_chunks} of {res.chunks} chunks from an earlier run)" if res.resumed_chunks else ""
+    log.info("explained %d reviews in %.1f s%s → %s", res.reviews, res.seconds, resumed, res.output)
+    print(res.output)
     return 0
 
 
@@ -472,6 +540,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="score an existing model (hub name or folder), no training")
     _add_config_args(e, with_preset=False)
+    e.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted evaluate (give its --name): the test chunks already scored are kept",
+    )
     _no_analysis_arg(e)
     e.set_defaults(func=cmd_evaluate)
 
@@ -514,11 +587,55 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(b, with_preset=False)
     b.set_defaults(func=cmd_baseline)
 
-    x = sub.add_parser("explain", help="precompute attributions for a run's most confident errors")
+    x = sub.add_parser(
+        "explain",
+        help="precompute attributions for a run's most confident errors, or for every review of a file",
+        description="Without --input: explain the run's --errors most confident errors and --correct random correct "
+        "predictions into the run's explanations.parquet (resumable). With --input FILE --output OUT.parquet: "
+        "explain every review of FILE (CSV/Parquet/JSONL/TXT) in chunks of --chunk-rows, resumable (rerun the same "
+        "command after a crash), one row per review: id, pred and the attribution columns of explanations.parquet. "
+        "With --engine ray: the same rows on Ray Data, OUT a folder of Parquet files; the input (a file, folder or "
+        "glob of Parquet/CSV/JSONL, local or s3://, gs://) needs an id column. On a cluster: ray job submit "
+        "--address http://HEAD:8265 --working-dir . -- python -m pipeline explain --engine ray --ray-address auto "
+        "--run /shared/models/RUN --input s3://bucket/reviews/ --output /shared/explained/",
+    )
     _run_arg(x)
     x.add_argument("--method", default=DEFAULT_METHOD, choices=list(METHODS))
-    x.add_argument("--errors", type=int, default=200, help="most confident errors to explain (default 200)")
-    x.add_argument("--correct", type=int, default=50, help="random correct predictions to add (default 50)")
+    x.add_argument("--errors", type=int, default=None, help="most confident errors to explain (default 200)")
+    x.add_argument("--correct", type=int, default=None, help="random correct predictions to add (default 50)")
+    x.add_argument("--input", help="explain every review of this file (or, with --engine ray, folder or glob)")
+    x.add_argument("--output", help="with --input: a .parquet file (--engine local) or a folder (--engine ray)")
+    x.add_argument(
+        "--chunk-rows",
+        dest="chunk_rows",
+        type=int,
+        default=50,  # = pipeline.analysis.explain.files.DEFAULT_CHUNK_ROWS (not imported here: it loads pandas)
+        help="with --input: reviews explained and written at a time; a rerun after a crash resumes from the last "
+        "finished chunk (default 50)",
+    )
+    x.add_argument(
+        "--engine",
+        default="local",
+        choices=["local", "ray"],
+        help="with --input: local (this process, default) or ray (Ray Data, on a local Ray or the cluster at "
+        "--ray-address; pip install .[ray])",
+    )
+    x.add_argument(
+        "--workers", type=int, default=None, help="with --engine ray: explainer replicas (default: CPUs minus one)"
+    )
+    x.add_argument(
+        "--ray-address",
+        dest="ray_address",
+        default=None,
+        help="with --engine ray: cluster address (default: local Ray)",
+    )
+    x.add_argument(
+        "--ray-batch",
+        dest="ray_batch",
+        type=int,
+        default=16,
+        help="with --engine ray: reviews per call of a replica (default 16)",
+    )
     for m in METHODS.values():  # each method's settings become flags (defaults: the method's own)
         for s in m.settings_spec:
             x.add_argument(

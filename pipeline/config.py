@@ -54,6 +54,8 @@ class RunConfig:
         bucket_boundaries: token lengths at which batches are split so that padding stays small.
         checkpoint_every: optimizer steps between resumable checkpoints (0 = at each epoch end only).
         calibrate: fit a temperature on the validation split and apply it to every reported probability.
+        score_chunk_rows: test reviews scored and written per chunk; an interrupted ``evaluate``/``run`` resumes
+            at the first chunk not written (``--resume --name RUN``).
         int8_copy: write ``model/int8.tflite`` (the quantized copy SHAP scores masked texts with) with the run;
             ``false`` skips the conversion (~20 s for MiniLM, ~95 s for bert-base; SHAP then converts on first
             use, or ``python -m pipeline quantize`` adds it later).
@@ -73,6 +75,7 @@ class RunConfig:
     epochs: int = 1
     batch_size: int = 16
     eval_batch_size: int = 64
+    score_chunk_rows: int = 5000
     learning_rate: float = 5e-5
     optimizer: str = "adamw"
     schedule: str = "linear"
@@ -110,7 +113,7 @@ class RunConfig:
             bad("truncation", f"must be one of {TRUNCATION_MODES}")
         if self.head_tokens is not None and not 0 <= self.head_tokens <= self.max_length - 2:
             bad("head_tokens", f"must fit inside max_length - 2 = {self.max_length - 2}")
-        for n in ("epochs", "batch_size", "eval_batch_size"):
+        for n in ("epochs", "batch_size", "eval_batch_size", "score_chunk_rows"):
             if getattr(self, n) < 1:
                 bad(n, "must be at least 1")
         if not self.learning_rate > 0:

@@ -1,5 +1,5 @@
-"""Score very large inputs on Ray Data (``predict --engine ray``): one process on a laptop, many machines on
-a Ray cluster, the same code. Optional: ``pip install '.[ray]'``.
+"""Score and explain very large inputs on Ray Data (``predict --engine ray``, ``explain --engine ray``): one
+process on a laptop, many machines on a Ray cluster, the same code. Optional: ``pip install '.[ray]'``.
 
 Why Ray Data and not Apache Beam's RunInference: both load the model once per worker and batch the rows, but
 ``apache-beam`` 2.77 pins protobuf < 7, pyarrow < 26, pillow < 13 and python-dateutil < 3, so installing it
@@ -11,12 +11,14 @@ Dataflow/Flink/Spark.
 The pipeline: read the input (Parquet, CSV, JSONL: a file, a folder, a glob, or ``s3://``/``gs://`` with
 the filesystem's credentials) → :class:`ReviewScorer` actors (each loads the run's classifier once,
 applies the input rules of :func:`pipeline.inputs.normalise_reviews` and adds ``prob_pos, pred,
-pred_label`` like the local ``predict``) → Parquet files in the output folder, in input order. Every
-worker must see the run folder at the same path (a shared filesystem).
+pred_label`` like the local ``predict``), or :class:`ReviewExplainer` actors (each makes the run's
+``Explainer`` once; rows like the local ``explain --input``) → Parquet files in the output folder, in input
+order. Every worker must see the run folder at the same path (a shared filesystem). Nothing here imports a
+framework: the actors go through the classifier and explainer interfaces.
 
 Limits, by design: the input needs an ``id`` column (rows are scored on many machines at once, so there is
-no global row number to make one from); the output is a folder, written as ``<output>.partial`` and renamed
-when complete. A failed task is retried by Ray; a crash of the driver restarts the whole job (no resume of
+no global row number to make one from); the output is a folder, written by the driver as ``<output>.partial``
+(:func:`_write_in_order`) and renamed when complete. A failed task is retried by Ray; a crash of the driver restarts the whole job (no resume of
 finished blocks, unlike the local engine).
 """
 
@@ -26,6 +28,7 @@ import logging
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +101,24 @@ def _check_id_column(src: str, names: list[str]) -> None:
         raise DataError(f"{src}: --engine ray needs an 'id' column (found {list(names)[:10]})")
 
 
+class ReviewExplainer:
+    """A Ray Data actor: the run's classifier and an :class:`~pipeline.analysis.explain.Explainer`, made once,
+    explaining pandas batches of ``id, text, …`` into rows of ``explanations.parquet``'s format."""
+
+    def __init__(self, run_dir: str, method: str, settings: dict, source_name: str):
+        from .analysis.explain import Explainer
+        from .classifiers import load_classifier
+
+        self.explainer = Explainer(load_classifier(run_dir), method, **settings)
+        self.source_name = source_name
+
+    def __call__(self, frame):
+        from .analysis.explain.rows import as_arrow, explain_frame
+        from .inputs import STREAM_LIMITS, normalise_reviews
+
+        return as_arrow(explain_frame(self.explainer, normalise_reviews(frame, self.source_name, STREAM_LIMITS)))
+
+
 def predict_on_ray(
     run_dir: str | Path,
     source: str | Path,
@@ -114,10 +135,67 @@ def predict_on_ray(
     started here and stopped at the end. Raises ``PipelineError`` without Ray, ``DataError`` for a bad input
     (a missing file, no ``id`` column, a review over the length limit: Ray's wrapping removed).
     """
+    kwargs = {"run_dir": str(Path(run_dir).resolve()), "batch": batch, "source_name": Path(str(source)).name}
+    return _map_on_ray(ReviewScorer, kwargs, source, output, max(batch, 1024), workers, address)
+
+
+def explain_on_ray(
+    run_dir: str | Path,
+    source: str | Path,
+    output: str | Path,
+    *,
+    method: str,
+    settings: dict,
+    batch: int = 16,
+    workers: int | None = None,
+    address: str | None = None,
+) -> RayResult:
+    """Explain every review of ``source`` with ``method`` and its (resolved) ``settings`` on Ray Data into the
+    folder ``output``: one row per review, the columns of ``explain --input`` (``FILE_COLUMNS``). ``batch``:
+    reviews per actor call (explaining one takes seconds, so batches stay small and spread over the workers).
+    Same input rules, workers, address and errors as :func:`predict_on_ray`."""
+    if batch < 1:
+        raise PipelineError(f"--ray-batch must be at least 1 review, got {batch}")
+    kwargs = {
+        "run_dir": str(Path(run_dir).resolve()),
+        "method": method,
+        "settings": settings,
+        "source_name": Path(str(source)).name,
+    }
+    return _map_on_ray(ReviewExplainer, kwargs, source, output, batch, workers, address)
+
+
+def _import_ray():
     try:
         import ray
+        import ray.data  # noqa: F401
     except ImportError:
         raise PipelineError("--engine ray needs Ray Data: pip install 'imdb-bert-errors[ray]'") from None
+    return ray
+
+
+@contextmanager
+def ray_session(address: str | None = None):
+    """Ray, connected: the session already running in this process, else one started here (a local Ray when
+    ``address`` is None) with the driver's TensorFlow/HF environment and stopped on exit."""
+    ray = _import_ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    runtime_env = {"env_vars": {k: os.environ[k] for k in WORKER_ENV if k in os.environ}}
+    if address is None:  # a local Ray's workers import this very code; on a cluster, `--working-dir .` ships it
+        runtime_env["py_modules"] = [str(Path(__file__).resolve().parent)]
+    ray.init(address=address, runtime_env=runtime_env, include_dashboard=False, logging_level=logging.WARNING)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def _map_on_ray(actor, kwargs: dict, source, output, batch_rows: int, workers, address) -> RayResult:
+    """``source`` through ``actor`` (a callable class made once per replica) into the Parquet folder ``output``,
+    written as ``<output>.partial`` and renamed, rows in input order."""
+    _import_ray()  # what is missing is said before the input is read
     src, out = str(source), Path(output)
     if "://" not in src and not Path(src).exists() and not any(c in src for c in "*?["):
         raise DataError(f"input file not found: {src}")
@@ -126,46 +204,49 @@ def predict_on_ray(
         _check_id_column(src, _local_columns(Path(src)))
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)  # a crashed job's leftovers: Ray restarts from the start
-    started_here = not ray.is_initialized()
-    if started_here:
-        runtime_env = {"env_vars": {k: os.environ[k] for k in WORKER_ENV if k in os.environ}}
-        if address is None:  # a local Ray's workers import this very code; on a cluster, `--working-dir .` ships it
-            runtime_env["py_modules"] = [str(Path(__file__).resolve().parent)]
-        ray.init(address=address, runtime_env=runtime_env, include_dashboard=False, logging_level=logging.WARNING)
     t0 = time.perf_counter()
-    try:
-        ctx = ray.data.DataContext.get_current()
-        ctx.execution_options.preserve_order = True  # output rows in input order, like the local engine
-        ds = getattr(ray.data, read)(src, **({"lines": True} if read == "read_json" else {}))
-        _check_id_column(src, ds.schema().names)
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        replicas = workers or max(1, cpus - 1)
-        scored = ds.map_batches(
-            ReviewScorer,
-            fn_constructor_kwargs={
-                "run_dir": str(Path(run_dir).resolve()),
-                "batch": batch,
-                "source_name": Path(src).name,
-            },
-            batch_size=max(batch, 1024),
-            batch_format="pandas",
-            compute=ray.data.ActorPoolStrategy(size=replicas),
-            num_cpus=1,
-        )
-        scored.write_parquet(str(staging))
-    except Exception as exc:
-        raise _user_error(exc) from None
-    finally:
-        if started_here:
-            ray.shutdown()
-    files = sorted(staging.glob("*.parquet"))
+    with ray_session(address) as ray:
+        try:
+            ctx = ray.data.DataContext.get_current()
+            ctx.execution_options.preserve_order = True  # output rows in input order, like the local engine
+            ds = getattr(ray.data, read)(src, **({"lines": True} if read == "read_json" else {}))
+            _check_id_column(src, ds.schema().names)
+            cpus = int(ray.cluster_resources().get("CPU", 1))
+            replicas = workers or max(1, cpus - 1)
+            done = ds.map_batches(
+                actor,
+                fn_constructor_kwargs=kwargs,
+                batch_size=batch_rows,
+                batch_format="pandas",
+                compute=ray.data.ActorPoolStrategy(size=replicas),
+                num_cpus=1,
+            )
+            files, reviews = _write_in_order(done, staging)
+        except Exception as exc:
+            raise _user_error(exc) from None
     if out.exists():
         shutil.rmtree(out) if out.is_dir() else out.unlink()
     os.replace(staging, out)
+    return RayResult(out, reviews, files, time.perf_counter() - t0)
+
+
+def _write_in_order(ds, staging: Path) -> tuple[int, int]:
+    """The dataset's blocks, in input order, as ``part-000000.parquet``… in ``staging``: ``(files, rows)``.
+
+    Not ``Dataset.write_parquet``: Ray 2.60's Parquet sink hands a task's blocks to ``pyarrow.dataset.write_dataset``
+    with ``use_threads=True`` and without ``preserve_order``, so the rows of one file can come out of order (seen: a
+    batch of 16 explained reviews written after the last one). The driver writes the blocks as they stream in,
+    ordered by ``preserve_order``; the output passes through it, which costs little next to scoring or explaining."""
     import pyarrow.parquet as pq
 
-    reviews = sum(pq.ParquetFile(out / f.name).metadata.num_rows for f in files)
-    return RayResult(out, reviews, len(files), time.perf_counter() - t0)
+    staging.mkdir(parents=True)
+    files = rows = 0
+    for block in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
+        if block.num_rows == 0:
+            continue
+        pq.write_table(block, staging / f"part-{files:06d}.parquet")
+        files, rows = files + 1, rows + block.num_rows
+    return files, rows
 
 
 def _user_error(exc: BaseException) -> BaseException:

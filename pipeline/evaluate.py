@@ -6,22 +6,26 @@ baseline through ``prob_positive``; TensorFlow stays inside the classifier.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from tqdm.auto import tqdm
 
 from . import metrics
+from .atomic import run_lock
 from .classifiers.base import logits_to_prob
 from .config import RunConfig
 from .data import Splits
 from .modelcard import model_card
 from .provenance import git_commit, hardware, now_iso, versions
 from .run_writer import RunWriter
-from .runs import METRICS_JSON, MODEL_CARD, PREDICTIONS, RUN_JSON
+from .runs import METRICS_JSON, MODEL_CARD, PREDICTION_COLUMNS, PREDICTIONS, RUN_JSON
 
 log = logging.getLogger(__name__)
 
@@ -40,39 +44,80 @@ def score_transformer(clf, df: pd.DataFrame, desc: str) -> tuple[np.ndarray, pd.
     return logits, facts, time.perf_counter() - t0
 
 
-# Test reviews encoded, scored and written per chunk: memory holds one chunk's token ids and texts, not the split's.
+# Test reviews encoded, scored and written per chunk (RunConfig.score_chunk_rows): memory holds one chunk's token
+# ids and texts, not the split's, and a crash loses at most one chunk.
 EVAL_CHUNK_ROWS = 5_000
 METRIC_COLUMNS = ["label", "rating", "prob_pos", "n_tokens", "truncated"]  # what metrics need of predictions
+LOGIT_COLUMNS = ["_logit_0", "_logit_1"]  # kept in the parts only: a resumed run needs the raw logits back
+
+
+@dataclass(frozen=True)
+class ScoredTest:
+    logits: np.ndarray  # raw (temperature 1), every test review
+    metric_columns: pd.DataFrame  # METRIC_COLUMNS, no text
+    seconds: float
+    chunks: int
+    resumed_chunks: int  # found scored by an earlier, interrupted run
+    scored_here: int  # reviews scored by this call (the rest were read back)
 
 
 def score_to_parquet(
-    clf, df: pd.DataFrame, temperature: float, path: Path, desc: str, chunk_rows: int = EVAL_CHUNK_ROWS
-) -> tuple[np.ndarray, pd.DataFrame, float]:
-    """Score ``df`` chunk by chunk, appending each chunk's :func:`predictions_frame` to ``path`` as one Parquet
-    row group (``path`` sits in the run's staging folder, published whole or not at all). Returns the raw
-    logits, the columns metrics need (:data:`METRIC_COLUMNS`, no text) and the seconds spent."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    clf,
+    df: pd.DataFrame,
+    temperature: float,
+    path: Path,
+    desc: str,
+    chunk_rows: int = EVAL_CHUNK_ROWS,
+    model_id: dict | None = None,
+) -> ScoredTest:
+    """Score ``df`` chunk by chunk into ``path`` (in the run's staging folder, published whole or not at all),
+    resumably: each chunk's :func:`predictions_frame` (plus its raw logits) is one Parquet part in
+    ``<path>.parts/`` (:class:`pipeline.chunked.ChunkParts`) beside a manifest naming the test split, the model
+    (``model_id``), the temperature and ``chunk_rows``. A rerun with the same ones skips the chunks already there;
+    parts of anything else are discarded and the split is scored from the start. At the end the parts become
+    ``path``, one row group per chunk, and are deleted."""
+    from .chunked import ChunkParts, parts_dir
 
     t0 = time.perf_counter()
-    logits, small, writer = [], [], None
-    try:
+    ids = hashlib.sha256("\x1e".join(map(str, df["id"])).encode()).hexdigest()[:16]
+    manifest = {
+        "test": {"rows": len(df), "ids_sha256": ids},
+        "model": model_id or {},
+        "temperature": float(temperature),
+    }
+    parts = ChunkParts(parts_dir(path), {**manifest, "chunk_rows": chunk_rows})
+    logits, small, resumed, index, scored_here = [], [], 0, -1, 0
+    with run_lock(parts.folder, "scoring into"):
+        if parts.found() not in (None, parts.manifest):
+            log.warning(
+                "%s holds test scores of another model, split or chunk size: scoring from the start", parts.folder
+            )
+            parts.clear()
+        parts.start()
         with _review_bar(len(df), desc) as bar:
-            for start in range(0, len(df), chunk_rows):
+            for index, start in enumerate(range(0, len(df), chunk_rows)):
                 part = df.iloc[start : start + chunk_rows]
-                enc = clf.encode(part["text"].tolist())
-                chunk_logits = clf.logits_from_ids(enc.ids, progress=bar)
-                facts = pd.DataFrame({"n_tokens": enc.n_tokens, "truncated": enc.truncated})
-                preds = predictions_frame(part, logits_to_prob(chunk_logits, temperature), facts)
-                table = pa.Table.from_pandas(preds, preserve_index=False)
-                writer = writer or pq.ParquetWriter(path, table.schema)
-                writer.write_table(table)
-                logits.append(chunk_logits)
-                small.append(preds[METRIC_COLUMNS])
-    finally:
-        if writer is not None:
-            writer.close()
-    return np.concatenate(logits), pd.concat(small, ignore_index=True), time.perf_counter() - t0
+                if parts.has(index):  # scored before the interruption: read back, not scored again
+                    got = pd.read_parquet(parts.part(index), columns=METRIC_COLUMNS + LOGIT_COLUMNS)
+                    resumed += 1
+                    bar.update(len(part))
+                else:
+                    enc = clf.encode(part["text"].tolist())
+                    chunk_logits = clf.logits_from_ids(enc.ids, progress=bar)
+                    facts = pd.DataFrame({"n_tokens": enc.n_tokens, "truncated": enc.truncated})
+                    got = predictions_frame(part, logits_to_prob(chunk_logits, temperature), facts)
+                    for i, c in enumerate(LOGIT_COLUMNS):
+                        got[c] = chunk_logits[:, i]
+                    parts.write(index, pa.Table.from_pandas(got, preserve_index=False))
+                    scored_here += len(part)
+                logits.append(got[LOGIT_COLUMNS].to_numpy())
+                small.append(got[METRIC_COLUMNS].reset_index(drop=True))
+        parts.merge(index + 1, path, parts.schema(0), columns=list(PREDICTION_COLUMNS))
+    parts.remove()
+    seconds = time.perf_counter() - t0
+    return ScoredTest(
+        np.concatenate(logits), pd.concat(small, ignore_index=True), seconds, index + 1, resumed, scored_here
+    )
 
 
 def predictions_frame(df: pd.DataFrame, prob: np.ndarray, facts: pd.DataFrame) -> pd.DataFrame:
@@ -108,9 +153,20 @@ def evaluate_transformer(
     val_logits, _, t_val = score_transformer(clf, splits.val, "validation")
     temperature = metrics.fit_temperature(val_logits, splits.val["label"].to_numpy()) if calibrate else 1.0
     clf.temperature = temperature
-    test_logits, scored, t_test = score_to_parquet(clf, splits.test, temperature, writer.path(PREDICTIONS), "test")
+    # the validation logits identify the model (any other weights score validation differently): a resumed run
+    # reuses the test chunks already scored only when they came from this very model and temperature
+    model_id = {"validation_logits_sha256": hashlib.sha256(np.ascontiguousarray(val_logits).tobytes()).hexdigest()}
+    test = score_to_parquet(
+        clf, splits.test, temperature, writer.path(PREDICTIONS), "test", cfg.score_chunk_rows, model_id
+    )
+    test_logits, scored, t_test = test.logits, test.metric_columns, test.seconds
     timings["score_validation"] = {"seconds": round(t_val, 2), "reviews_per_s": round(len(splits.val) / t_val, 2)}
-    timings["score_test"] = {"seconds": round(t_test, 2), "reviews_per_s": round(len(splits.test) / t_test, 2)}
+    timings["score_test"] = {
+        "seconds": round(t_test, 2),
+        "reviews_per_s": round(test.scored_here / t_test, 2),  # resumed chunks are read back, not scored
+        "chunks": test.chunks,
+        "resumed_chunks": test.resumed_chunks,
+    }
     prob_raw = logits_to_prob(test_logits, 1.0)
     prob = logits_to_prob(test_logits, temperature)
     val_raw = metrics.classification_metrics(splits.val["label"].to_numpy(), logits_to_prob(val_logits, 1.0))

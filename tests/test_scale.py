@@ -137,8 +137,18 @@ def test_a_column_changing_type_in_a_later_chunk_is_named(baseline_run, tmp_path
 # ---------------------------------------------------------------- Ray Data: the same scores, on an engine
 
 
-def test_ray_engine_scores_like_the_local_predict(imdb_run, tmp_path):
+@pytest.fixture(scope="module")
+def ray_local():
+    """One local Ray for this module's Ray tests (starting one costs tens of seconds): the engine uses the
+    session it finds and leaves it running."""
     pytest.importorskip("ray.data", reason="Ray Data is the optional extra: pip install -e '.[ray]'")
+    from pipeline.distributed import ray_session
+
+    with ray_session():
+        yield
+
+
+def test_ray_engine_scores_like_the_local_predict(imdb_run, tmp_path, ray_local):
     from pipeline.cli import main
 
     df = reviews_frame(60).rename(columns={"review": "text"})
@@ -156,16 +166,61 @@ def test_ray_engine_scores_like_the_local_predict(imdb_run, tmp_path):
     assert not (tmp_path / "ray.partial").exists()
 
 
-def test_ray_engine_refuses_bad_input_in_one_line(imdb_run, tmp_path, capsys):
+def test_ray_explain_matches_the_local_explain(imdb_run, tmp_path, ray_local):
+    """``explain --engine ray``: the rows of the local ``explain --input`` (same tokens, scores, settings), from
+    actors that build the run's Explainer once; SHAP kept cheap (40 evaluations on short reviews)."""
+    from pipeline.analysis.explain.rows import FILE_COLUMNS
+    from pipeline.cli import main
+    from pipeline.runs import load_run
+
+    df = reviews_frame(8).rename(columns={"review": "text"})  # rows 4 and 5 are blank: dropped by both
+    df.insert(0, "id", [f"r{i}" for i in range(len(df))])
+    df.to_parquet(tmp_path / "in.parquet")
+    argv = ["explain", "--run", str(imdb_run), "--input", str(tmp_path / "in.parquet"), "--max-evals", "40"]
+    assert main([*argv, "--output", str(tmp_path / "local.parquet"), "--chunk-rows", "4"]) == 0
+    assert (
+        main([*argv, "--output", str(tmp_path / "ray"), "--engine", "ray", "--workers", "1", "--ray-batch", "4"]) == 0
+    )
+    local = pd.read_parquet(tmp_path / "local.parquet")
+    on_ray = pd.read_parquet(tmp_path / "ray")
+    assert list(local.columns) == list(on_ray.columns) == list(FILE_COLUMNS)
+    assert set(FILE_COLUMNS) - {"id"} <= set(load_run(imdb_run).explanations.columns)  # the run's own format
+    assert on_ray["id"].tolist() == local["id"].tolist() == [f"r{i}" for i in (0, 1, 2, 3, 6, 7)]
+    for mine, theirs in zip(local.itertuples(), on_ray.itertuples()):
+        assert list(theirs.tokens) == list(mine.tokens) and len(mine.tokens) > 5
+        np.testing.assert_allclose(theirs.scores, mine.scores, atol=1e-6)
+        assert (theirs.method, theirs.settings, theirs.units, theirs.pred) == (
+            mine.method,
+            mine.settings,
+            mine.units,
+            mine.pred,
+        )
+        assert json.loads(mine.settings)["max_evals"] == 40 and mine.method == "shap"
+    np.testing.assert_allclose(on_ray["prob_pos"], local["prob_pos"], atol=1e-6)
+    np.testing.assert_allclose(on_ray["base_value"], local["base_value"], atol=1e-6)
+    assert not (tmp_path / "ray.partial").exists() and not (tmp_path / "local.parquet.parts").exists()
+
+
+def test_ray_engine_refuses_bad_input_in_one_line(imdb_run, baseline_run, tmp_path, capsys):
     pytest.importorskip("ray.data", reason="Ray Data is the optional extra: pip install -e '.[ray]'")
     from pipeline.cli import main
 
     reviews_frame(10).to_parquet(tmp_path / "no-id.parquet")
-    argv = ["predict", "--run", str(imdb_run), "--engine", "ray", "--output", str(tmp_path / "o")]
-    assert main([*argv, "--input", str(tmp_path / "no-id.parquet")]) == 2
-    assert "needs an 'id' column" in capsys.readouterr().err.strip().splitlines()[-1]
-    assert main([*argv, "--input", str(tmp_path / "missing.parquet")]) == 2
-    assert "input file not found" in capsys.readouterr().err
+    out = ["--engine", "ray", "--output", str(tmp_path / "o")]
+    for command in (["predict", "--run", str(imdb_run), *out], ["explain", "--run", str(imdb_run), *out]):
+        assert main([*command, "--input", str(tmp_path / "no-id.parquet")]) == 2
+        assert "needs an 'id' column" in capsys.readouterr().err.strip().splitlines()[-1]
+        assert main([*command, "--input", str(tmp_path / "missing.parquet")]) == 2
+        assert "input file not found" in capsys.readouterr().err
+    assert main(["explain", "--run", str(imdb_run), "--engine", "ray"]) == 2  # it explains files, not the run
+    assert "give --input and --output" in capsys.readouterr().err
+    with_id = tmp_path / "with-id.parquet"
+    reviews_frame(10).rename(columns={"review": "text"}).assign(id=range(10)).to_parquet(with_id)
+    ig_on_baseline = ["explain", "--run", str(baseline_run), "--input", str(with_id), "--method", "ig", *out]
+    assert main(ig_on_baseline) == 2  # refused on the driver, before Ray starts or a model loads
+    assert "needs a transformer run" in capsys.readouterr().err
+    assert main(["explain", "--run", str(imdb_run), "--input", str(with_id), "--output", str(tmp_path / "x.csv")]) == 2
+    assert "explanations are written as Parquet" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- training on several machines: TF_CONFIG
@@ -201,7 +256,9 @@ def test_evaluate_writes_test_predictions_chunk_by_chunk(imdb_run, tmp_path):
     clf = load_classifier(imdb_run)
     test = load_run(imdb_run).predictions.head(250)[["id", "text", "label", "rating"]]
     out = tmp_path / "predictions.parquet"
-    logits, small, _ = score_to_parquet(clf, test, clf.temperature, out, "test", chunk_rows=100)
+    scored = score_to_parquet(clf, test, clf.temperature, out, "test", chunk_rows=100)
+    logits, small = scored.logits, scored.metric_columns
+    assert (scored.chunks, scored.resumed_chunks) == (3, 0) and not (tmp_path / "predictions.parquet.parts").exists()
     written = pq.ParquetFile(out)
     assert written.metadata.num_row_groups == 3 and written.schema_arrow.names == list(PREDICTION_COLUMNS)
     got = pd.read_parquet(out)
@@ -209,3 +266,52 @@ def test_evaluate_writes_test_predictions_chunk_by_chunk(imdb_run, tmp_path):
     np.testing.assert_allclose(got["prob_pos"], clf.prob_positive(test["text"].tolist()), atol=1e-5)
     np.testing.assert_allclose(small["prob_pos"], got["prob_pos"])
     assert logits.shape == (250, 2)
+
+
+def test_an_interrupted_evaluate_resumes_at_the_first_chunk_not_written(imdb_run, imdb_dir, tmp_path, monkeypatch):
+    """Ctrl-C in the real model during the third of four test chunks; ``evaluate --resume`` scores only the
+    last two, and the run equals one that was never interrupted."""
+    from pipeline.classifiers.transformer.classifier import TFClassifier
+    from pipeline.cli import main
+    from pipeline.runs import load_run
+
+    real, calls = TFClassifier.logits_from_ids, []
+
+    def counted(self, ids, *args, **kwargs):  # the real model; Ctrl-C arrives on the call named `stop`
+        calls.append(len(ids))
+        if len(calls) == stop:
+            raise KeyboardInterrupt
+        return real(self, ids, *args, **kwargs)
+
+    monkeypatch.setattr(TFClassifier, "logits_from_ids", counted)
+    models = tmp_path / "models"
+    argv = [
+        "evaluate", "--model", str(imdb_run / "model"), "--data", str(imdb_dir), "--train-size", "300",
+        "--test-size", "200", "--max-length", "64", "--models-dir", str(models), "--no-analysis",
+        "--set", "score_chunk_rows=50", "--set", "int8_copy=false",
+    ]  # fmt: skip
+    stop = 4  # validation, test chunks 1 and 2, then Ctrl-C in chunk 3
+    assert main([*argv, "--name", "cut"]) == 130
+    parts = models / "cut.partial" / "predictions.parquet.parts"
+    assert sorted(p.name for p in parts.glob("part-*")) == ["part-000000.parquet", "part-000001.parquet"]
+    manifest = json.loads((parts / "manifest.json").read_text())
+    assert manifest["chunk_rows"] == 50 and manifest["test"]["rows"] == 200
+
+    calls.clear()
+    stop = None
+    assert main([*argv, "--name", "cut", "--resume"]) == 0
+    assert calls == [calls[0], 50, 50]  # validation, then only chunks 3 and 4
+    resumed = load_run(models / "cut")
+    timing = resumed.run_json["timings"]["score_test"]
+    assert (timing["chunks"], timing["resumed_chunks"]) == (4, 2)
+    assert not parts.exists() and not (models / "cut" / "predictions.parquet.parts").exists()
+
+    assert main([*argv, "--name", "whole"]) == 0
+    whole = load_run(models / "whole")
+    assert (models / "cut" / "predictions.parquet").read_bytes() == (
+        models / "whole" / "predictions.parquet"
+    ).read_bytes()
+    pd.testing.assert_frame_equal(resumed.predictions, whole.predictions)
+    assert resumed.metrics["overall"] == whole.metrics["overall"]
+    assert resumed.metrics["calibration"] == whole.metrics["calibration"]
+    assert pq.ParquetFile(models / "whole" / "predictions.parquet").metadata.num_row_groups == 4

@@ -2,7 +2,8 @@
 
 ``attribution``: the result type; ``methods``: the registry and its base class; ``gradients``: gradient ×
 input and Integrated Gradients; ``shap_partition``: SHAP; ``precompute_run``: a run's errors → explanations.parquet;
-``wrong_side``: which words push errors the wrong way (the last two load pandas on first use).
+``wrong_side``: which words push errors the wrong way; ``rows``: explanations as table rows; ``files``: every
+review of a file → Parquet (the last four load pandas on first use).
 """
 
 from . import gradients, shap_partition  # noqa: F401  (importing registers the methods, in this order)

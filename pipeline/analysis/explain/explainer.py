@@ -34,6 +34,21 @@ def warm_up_methods(classifier: Classifier) -> dict[str, float]:
     return out
 
 
+def method_for(method: str, capabilities: frozenset[str]) -> type[Method]:
+    """The registered method ``method``; ``ValueError`` when unknown or when a classifier with ``capabilities``
+    cannot run it (checked before any model loads, e.g. by ``explain --engine ray``)."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {tuple(METHODS)}, got {method!r}")
+    cls = METHODS[method]
+    missing = cls.requires - capabilities
+    if missing:
+        raise ValueError(
+            f"method {method!r} needs a transformer run (a classifier with "
+            f"{', '.join(sorted(missing))}); use 'shap' for the baseline"
+        )
+    return cls
+
+
 class Explainer:
     """Attributions for a classifier from :func:`pipeline.classifiers.load_classifier`.
 
@@ -46,15 +61,7 @@ class Explainer:
     """
 
     def __init__(self, classifier: Classifier, method: str = DEFAULT_METHOD, **settings):
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {tuple(METHODS)}, got {method!r}")
-        cls = METHODS[method]
-        missing = cls.requires - classifier.capabilities
-        if missing:
-            raise ValueError(
-                f"method {method!r} needs a transformer run (a classifier with "
-                f"{', '.join(sorted(missing))}); use 'shap' for the baseline"
-            )
+        cls = method_for(method, classifier.capabilities)
         self.clf = classifier
         self.method = method
         self.impl: Method = cls(classifier, **settings)

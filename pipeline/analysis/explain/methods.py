@@ -61,12 +61,17 @@ class Method:
     def resolve(cls, classifier: Classifier, given: dict[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with ``given``; unknown names and values outside ``choices`` raise ``ValueError``.
         Settings that do not apply to this classifier (e.g. ``precision`` on the baseline) are dropped."""
+        return cls.resolve_for(classifier.capabilities, given)
+
+    @classmethod
+    def resolve_for(cls, capabilities: frozenset[str], given: dict[str, Any]) -> dict[str, Any]:
+        """:meth:`resolve` from a classifier's capabilities alone (known from a run folder without loading it)."""
         known = {s.name: s for s in cls.settings_spec}
         unknown = sorted(set(given) - set(known))
         if unknown:
             raise ValueError(f"method {cls.name!r} has no setting {unknown[0]!r}; settings: {', '.join(known)}")
-        applicable = {s.name for s in cls.applicable_settings(classifier.capabilities)}
-        out = cls.defaults(classifier.capabilities)
+        applicable = {s.name for s in cls.applicable_settings(capabilities)}
+        out = cls.defaults(capabilities)
         for k, v in given.items():
             if k not in applicable or v is None:
                 continue

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +12,7 @@ from tqdm.auto import tqdm
 from ...atomic import atomic_write_parquet, run_lock
 from ...runs import EXPLANATIONS, load_run
 from .explainer import DEFAULT_METHOD, Explainer
+from .rows import attribution_columns
 
 log = logging.getLogger(__name__)
 
@@ -77,16 +77,7 @@ def precompute(
                         "correct": bool(r["correct"]),
                         "label": int(r["label"]),
                         "pred": int(r["pred"]),
-                        "method": a.method,
-                        "tokens": a.tokens,
-                        "scores": a.scores,
-                        "base_value": a.base_value,
-                        "prob_pos": a.prob_pos,
-                        "settings": json.dumps(a.settings),
-                        "units": a.units,
-                        "completeness_gap": a.completeness_gap,
-                        "seconds": a.seconds,
-                        "truncated": a.truncated,
+                        **attribution_columns(a),
                     }
                 )
                 bar.update(1)
