@@ -499,6 +499,18 @@ def cmd_challenge(args) -> int:
     return 0
 
 
+def _engine_args(p: argparse.ArgumentParser, engine_help: str, replicas_help: str) -> None:
+    """``--engine local|ray``, ``--workers`` and ``--ray-address``: predict and explain share them."""
+    p.add_argument("--engine", default="local", choices=["local", "ray"], help=engine_help)
+    p.add_argument("--workers", type=int, default=None, help=f"with --engine ray: {replicas_help}")
+    p.add_argument(
+        "--ray-address",
+        dest="ray_address",
+        default=None,
+        help="with --engine ray: cluster address (default: local Ray)",
+    )
+
+
 def _run_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="run folder or run name under models/")
     p.add_argument("--models-dir", dest="models_dir")
@@ -561,21 +573,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="input rows read, scored and written at a time: memory holds one chunk; a rerun after a crash "
         "resumes from the last finished chunk (default 20000)",
     )
-    pr.add_argument(
-        "--engine",
-        default="local",
-        choices=["local", "ray"],
-        help="local: this process (default); ray: Ray Data, on a local Ray or the cluster at --ray-address "
+    _engine_args(
+        pr,
+        "local: this process (default); ray: Ray Data, on a local Ray or the cluster at --ray-address "
         "(pip install .[ray]; the input needs an id column; --output is a folder of Parquet files)",
-    )
-    pr.add_argument(
-        "--workers", type=int, default=None, help="with --engine ray: model replicas (default: one per CPU)"
-    )
-    pr.add_argument(
-        "--ray-address",
-        dest="ray_address",
-        default=None,
-        help="with --engine ray: cluster address (default: local Ray)",
+        "model replicas (default: one per CPU)",
     )
     pr.set_defaults(func=cmd_predict)
 
@@ -613,21 +615,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --input: reviews explained and written at a time; a rerun after a crash resumes from the last "
         "finished chunk (default 50)",
     )
-    x.add_argument(
-        "--engine",
-        default="local",
-        choices=["local", "ray"],
-        help="with --input: local (this process, default) or ray (Ray Data, on a local Ray or the cluster at "
+    _engine_args(
+        x,
+        "with --input: local (this process, default) or ray (Ray Data, on a local Ray or the cluster at "
         "--ray-address; pip install .[ray])",
-    )
-    x.add_argument(
-        "--workers", type=int, default=None, help="with --engine ray: explainer replicas (default: CPUs minus one)"
-    )
-    x.add_argument(
-        "--ray-address",
-        dest="ray_address",
-        default=None,
-        help="with --engine ray: cluster address (default: local Ray)",
+        "explainer replicas (default: CPUs minus one)",
     )
     x.add_argument(
         "--ray-batch",
