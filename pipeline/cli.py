@@ -335,7 +335,7 @@ def cmd_predict(args) -> int:
         return 0
     from .classifiers import load_classifier
     from .inputs import iter_reviews_file
-    from .predict import parts_dir, predict_file
+    from .predict import predict_file
 
     first = iter_reviews_file(args.input, args.chunk_rows)
     next(first, None)  # a missing or malformed input (or its first chunk) fails before the model loads
@@ -343,19 +343,31 @@ def cmd_predict(args) -> int:
     clf = load_classifier(run_dir)
     model_id = {"run": str(run_dir.resolve()), "complete": (run_dir / COMPLETE).read_text().strip()}
     bar = lambda total: tqdm(total=total, desc="scoring", unit="review", mininterval=1.0)
-    try:
-        res = predict_file(
+    return _resumable_file_job(
+        "scored",
+        args.output,
+        lambda: predict_file(
             clf, args.input, args.output, model_id=model_id, batch=args.batch, chunk_rows=args.chunk_rows, progress=bar
-        )
+        ),
+    )
+
+
+def _resumable_file_job(verb: str, output: str, job) -> int:
+    """Run ``job()`` (``predict_file`` / ``explain_file``: chunked, resumable), then log what it did and print the
+    output path; on Ctrl-C say where the finished chunks are and how to continue (exit code 130)."""
+    from .chunked import parts_dir
+
+    try:
+        res = job()
     except KeyboardInterrupt:
         print(
-            f"\ninterrupted; the chunks scored so far are kept in {parts_dir(Path(args.output))}: rerun the same "
+            f"\ninterrupted; the chunks {verb} so far are kept in {parts_dir(Path(output))}: rerun the same "
             "command to continue",
             file=sys.stderr,
         )
         return 130
     resumed = f" ({res.resumed_chunks} of {res.chunks} chunks from an earlier run)" if res.resumed_chunks else ""
-    log.info("scored %d reviews in %.1f s%s → %s", res.reviews, res.seconds, resumed, res.output)
+    log.info("%s %d reviews in %.1f s%s → %s", verb, res.reviews, res.seconds, resumed, res.output)
     print(res.output)
     return 0
 
@@ -422,7 +434,6 @@ def _explain_file(args, settings: dict) -> int:
     from tqdm.auto import tqdm
 
     from .analysis.explain.files import explain_file, resolve_for_run
-    from .chunked import parts_dir
 
     run_dir = _run_dir(args)
     if args.engine == "ray":
@@ -442,21 +453,13 @@ def _explain_file(args, settings: dict) -> int:
         print(res.output)
         return 0
     bar = lambda total: tqdm(total=total, desc=f"explain ({args.method})", unit="review", mininterval=1.0)
-    try:
-        res = explain_file(
+    return _resumable_file_job(
+        "explained",
+        args.output,
+        lambda: explain_file(
             run_dir, args.input, args.output, args.method, settings, chunk_rows=args.chunk_rows, progress=bar
-        )
-    except KeyboardInterrupt:
-        print(
-            f"\ninterrupted; the chunks explained so far are kept in {parts_dir(Path(args.output))}: rerun the "
-            "same command to continue",
-            file=sys.stderr,
-        )
-        return 130
-    resumed = f" ({res.resumed_chunks} of {res.chunks} chunks from an earlier run)" if res.resumed_chunks else ""
-    log.info("explained %d reviews in %.1f s%s → %s", res.reviews, res.seconds, resumed, res.output)
-    print(res.output)
-    return 0
+        ),
+    )
 
 
 def cmd_tag(args) -> int:
