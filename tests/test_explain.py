@@ -21,7 +21,7 @@ def _remove_words(text: str, words: set[str]) -> str:
     return " ".join(w for w in text.split() if w.strip(".,").lower() not in words)
 
 
-@pytest.mark.parametrize("method", ["grad", "ig", "shap", "shap-float32"])
+@pytest.mark.parametrize("method", ["grad", "smoothgrad", "ig", "shap", "shap-float32"])
 def test_deletion_check(clf, method):
     """Removing the top-2 words by attribution moves P(positive) more than removing 2 random words."""
     if method.startswith("shap"):
@@ -83,12 +83,26 @@ def test_deterministic_and_edge_cases(clf):
         scored = clf.prob_positive([text], precision=precision)[0]
         assert abs(sum(a1.scores) + a1.base_value - scored) < 1e-3
         assert abs(a1.completeness_gap - abs(scored - a1.prob_pos)) < 1e-3
-    for method in ("grad", "ig", "shap"):
+    for method in ("grad", "smoothgrad", "ig", "shap"):
         e = Explainer(clf, method)
         [empty] = e([""])
         [one] = e(["superb"])
         assert isinstance(empty, Attribution) and 0 <= empty.prob_pos <= 1
         assert one.merged_words().tokens == ["superb"] and len(one.scores) == 1
+
+
+def test_smoothgrad_is_seeded_and_reduces_to_gradient_x_input(clf):
+    text = "The film was dreadful and the acting was lazy. My friend came along."
+    a, b = Explainer(clf, "smoothgrad")([text])[0], Explainer(clf, "smoothgrad")([text])[0]
+    assert a.tokens == b.tokens and np.allclose(a.scores, b.scores)  # same seed, same colours
+    other = Explainer(clf, "smoothgrad", noise_seed=1)([text])[0]
+    assert not np.allclose(a.scores, other.scores)  # the noise is real
+    # no noise: every copy is the review itself, so the average gradient is the gradient
+    plain = Explainer(clf, "grad")([text])[0]
+    still = Explainer(clf, "smoothgrad", noise=0.0, samples=3)([text])[0]
+    assert np.allclose(still.scores, plain.scores, atol=1e-5) and abs(still.prob_pos - plain.prob_pos) < 1e-6
+    with pytest.raises(ValueError, match="at least 1 sample"):
+        Explainer(clf, "smoothgrad", samples=0)([text])
 
 
 def test_int8_copy_is_written_with_the_run_and_tracks_float32(clf, synthetic_run):

@@ -1,4 +1,4 @@
-"""Gradient methods on the word-piece embeddings: gradient × input and Integrated Gradients.
+"""Gradient methods on the word-piece embeddings: gradient × input, SmoothGrad × input and Integrated Gradients.
 
 Both explain the calibrated logit margin (positive minus negative), in which completeness holds; the
 gradients themselves come from the classifier (``GRADIENTS`` capability), so no framework is imported here.
@@ -56,6 +56,46 @@ class GradientXInput(_GradientMethod):
         margin, grads = self.clf.grad_margin_wrt_embeddings(emb, mask)
         scores = (grads[0] * emb[0]).sum(-1)
         return self._finish(ids, scores, margin[0], None, trunc)
+
+
+@register_method
+class SmoothGradXInput(_GradientMethod):
+    """SmoothGrad (Smilkov et al. 2017) × input: the margin's gradient averaged over ``samples`` copies of the
+    review whose content embeddings carry Gaussian noise of ``noise`` × their standard deviation ([CLS]/[SEP]
+    kept clean), times the embedding. Gradient × input's single gradient is dominated by local saturation; the
+    average over a neighbourhood is not. Cost: ``samples`` backward passes in batches of 32 (IG's order)."""
+
+    name = "smoothgrad"
+    label = "SmoothGrad × input"
+    cost = "~5 s"
+    use = "gradient × input averaged over noisy copies: a check on the gradient methods, not the default"
+    settings_spec = (
+        Setting("samples", int, 16, "SmoothGrad: noisy copies averaged"),
+        Setting("noise", float, 1.0, "SmoothGrad: noise standard deviation, times the embeddings' own"),
+        Setting("noise_seed", int, 0, "SmoothGrad: noise seed (the same text gives the same scores)"),
+    )
+
+    def explain(self, text: str) -> Attribution:
+        samples = int(self.settings["samples"])
+        if samples < 1:
+            raise ValueError(f"SmoothGrad needs at least 1 sample, got {samples}")
+        ids, trunc = self._ids(text)
+        x = self.clf.embed(ids[None, :])[0]
+        rng = np.random.default_rng(int(self.settings["noise_seed"]))
+        sigma = float(self.settings["noise"]) * float(x[1:-1].std() if len(x) > 2 else x.std())
+        noise = rng.standard_normal((samples, *x.shape)).astype(x.dtype) * sigma
+        noise[:, [0, -1]] = 0.0  # [CLS]/[SEP] clean: they are not words
+        # row 0 is the clean review: its margin is what the colours explain
+        batch = np.concatenate([x[None], x[None] + noise])
+        mask = np.ones((len(batch), len(x)), dtype=np.int32)
+        total, margin = np.zeros_like(x), None
+        for i in range(0, len(batch), 32):
+            m, g = self.clf.grad_margin_wrt_embeddings(batch[i : i + 32], mask[i : i + 32])
+            if i == 0:
+                margin, g = m[0], g[1:]
+            total += g.sum(0)
+        scores = (x * total / samples).sum(-1)
+        return self._finish(ids, scores, margin, None, trunc)
 
 
 @register_method
