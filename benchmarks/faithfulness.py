@@ -2,6 +2,7 @@
 (DeYoung et al., ACL 2020) as AOPC over k = 1, 5, 10, 20, 50 % of a review's words, with 95 % bootstrap CIs.
 
     python benchmarks/faithfulness.py --run RUN [--reviews 100] [--seed 0] [--methods random occlusion grad ig shap ...]
+        [--min-tokens N] [--max-tokens N]   (a length band: e.g. median-length reviews, or short ones for cost)
 
 Methods: ``random`` (a control: normal scores per word), ``occlusion`` (leave-one-word-out with the metric's own
 removal: the reference a removal metric favours), and any registry method with optional settings,
@@ -58,6 +59,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", nargs="+", default=DEFAULT_METHODS)
     ap.add_argument("--max-tokens", type=int, help="sample only reviews of at most this many word-pieces (cost)")
+    ap.add_argument(
+        "--min-tokens", type=int, help="sample only reviews of at least this many word-pieces (median-length reviews)"
+    )
     ap.add_argument("--removal", choices=("pad", "mask"), default="pad", help="sensitivity check: removed = [MASK]")
     ap.add_argument("--deadline", help="UTC HH:MM: stop computing a method at this time and report what is done")
     a = ap.parse_args()
@@ -70,7 +74,11 @@ def main() -> None:
 
     run_dir = resolve_run_dir(a.run)
     preds = load_run(run_dir).predictions
-    pool = preds if a.max_tokens is None else preds[preds["n_tokens"] <= a.max_tokens]
+    pool = preds
+    if a.max_tokens is not None:
+        pool = pool[pool["n_tokens"] <= a.max_tokens]
+    if a.min_tokens is not None:
+        pool = pool[pool["n_tokens"] >= a.min_tokens]
     pick = pool.sample(min(a.reviews, len(pool)), random_state=a.seed)
     clf = load_classifier(run_dir)
 
@@ -85,8 +93,9 @@ def main() -> None:
         reviews.append((rid, vis, ids, wo))
     p_full = score([r[2] for r in reviews])
 
+    band = " and ".join(f"{w} {n}" for w, n in (("at least", a.min_tokens), ("at most", a.max_tokens)) if n is not None)
     removal_id = clf.tokenizer.mask_token_id if a.removal == "mask" else 0
-    suffix = "" if a.removal == "pad" else "-mask-removal"
+    suffix = ("" if a.removal == "pad" else "-mask-removal") + (f"-min{a.min_tokens}" if a.min_tokens else "")
     out_path = ROOT / "benchmarks" / "results" / f"faithfulness-{run_dir.name}{suffix}-{date.today()}.json"
     out = json.loads(out_path.read_text()) if out_path.is_file() else {}
     out |= {
@@ -95,7 +104,7 @@ def main() -> None:
         "run": run_dir.name,
         "reviews": len(reviews),
         "pick": f"random sample of the run's test predictions, seed {a.seed}"
-        + (f", among the {len(pool)} of at most {a.max_tokens} word-pieces" if a.max_tokens else ""),
+        + (f", among the {len(pool)} of {band} word-pieces" if band else ""),
         "median_words": float(np.median([int(r[3].max()) + 1 for r in reviews])),
         "bins": list(BINS),
         "removal": "word-pieces of removed words -> [PAD] (attention mask 0), other positions unchanged; float32 model"

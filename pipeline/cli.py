@@ -43,8 +43,8 @@ def _add_config_args(p: argparse.ArgumentParser, with_preset: bool = True) -> No
             "--preset",
             default="demo",
             choices=list(PRESETS),
-            help="starting settings: demo (MiniLM, 2k reviews, minutes), seed (original recipe), "
-            "best (bert-base 512 head+tail), minilm-full (full IMDB on CPU)",
+            help="starting settings: demo (MiniLM, 1,400 reviews at 128 tokens, ~10 minutes with its analysis), "
+            "seed (original recipe), best (bert-base 512 head+tail), minilm-full (full IMDB on CPU)",
         )
     p.add_argument("--config", help="YAML or TOML file of config fields (applied after the preset)")
     for f in FLAG_FIELDS:  # strings: RunConfig parses and checks every value, whatever its origin

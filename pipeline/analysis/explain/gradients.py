@@ -61,7 +61,7 @@ class GradientXInput(_GradientMethod):
 @register_method
 class SmoothGradXInput(_GradientMethod):
     """SmoothGrad (Smilkov et al. 2017) × input: the margin's gradient averaged over ``samples`` copies of the
-    review whose content embeddings carry Gaussian noise of ``noise`` × their standard deviation ([CLS]/[SEP]
+    review whose content embeddings carry Gaussian noise of ``noise`` (default 2) × their standard deviation ([CLS]/[SEP]
     kept clean), times the embedding. Gradient × input's single gradient is dominated by local saturation; the
     average over a neighbourhood is not. Cost: ``samples`` backward passes in batches of 32 (IG's order)."""
 
@@ -71,7 +71,8 @@ class SmoothGradXInput(_GradientMethod):
     use = "gradient × input averaged over noisy copies: a check on the gradient methods, not the default"
     settings_spec = (
         Setting("samples", int, 16, "SmoothGrad: noisy copies averaged"),
-        Setting("noise", float, 1.0, "SmoothGrad: noise standard deviation, times the embeddings' own"),
+        # 2.0 chosen on 20 demo reviews (seed 1; 0.5 / 1 / 2 / 3 / 4 → comprehensiveness 0.12 / 0.35 / 0.40 / 0.37 / 0.37)
+        Setting("noise", float, 2.0, "SmoothGrad: noise standard deviation, times the embeddings' own"),
         Setting("noise_seed", int, 0, "SmoothGrad: noise seed (the same text gives the same scores)"),
     )
 
