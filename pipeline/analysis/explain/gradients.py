@@ -68,7 +68,7 @@ class SmoothGradXInput(_GradientMethod):
     name = "smoothgrad"
     label = "SmoothGrad × input"
     cost = "~5 s"
-    use = "gradient × input averaged over noisy copies: a check on the gradient methods, not the default"
+    use = "as faithful as Integrated Gradients on the demo (no difference within its CI), a little slower: a second opinion"
     settings_spec = (
         Setting("samples", int, 16, "SmoothGrad: noisy copies averaged"),
         # 2.0 chosen on 20 demo reviews (seed 1; 0.5 / 1 / 2 / 3 / 4 → comprehensiveness 0.12 / 0.35 / 0.40 / 0.37 / 0.37)
