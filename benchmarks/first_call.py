@@ -58,8 +58,15 @@ def main() -> None:
     if a.one:
         print(json.dumps(one(a.run, a.one[0], a.one[1] == "warm")))
         return
-    out = {"benchmark": "first-call", "date": str(date.today()), "run": a.run, "cpu_threads": os.cpu_count()}
-    out["uptime_at_start"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    path = ROOT / "benchmarks" / "results" / f"first-call-{date.today()}.json"
+    # a later run of some methods adds to the day's file: the methods it did not time keep their rows
+    out = json.loads(path.read_text()) if path.is_file() else {}
+    if out.get("run") not in (None, a.run):
+        raise SystemExit(f"{path} is for run {out['run']}; move it aside to time another run")
+    out |= {"benchmark": "first-call", "date": str(date.today()), "run": a.run, "cpu_threads": os.cpu_count()}
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    out.setdefault("uptime_at_start", uptime)
+    out.setdefault("later_runs", []).append({"methods": a.methods, "cold": a.cold, "uptime_at_start": uptime})
     for mode, methods in (("warm", a.methods), ("cold", a.cold)):
         for m in methods:
             res = subprocess.run(
@@ -67,7 +74,6 @@ def main() -> None:
             )
             out.setdefault(mode, {})[m] = json.loads(res.stdout.strip().splitlines()[-1])
             print(mode, m, out[mode][m], flush=True)
-    path = ROOT / "benchmarks" / "results" / f"first-call-{date.today()}.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
 
 

@@ -67,7 +67,7 @@ class SmoothGradXInput(_GradientMethod):
 
     name = "smoothgrad"
     label = "SmoothGrad × input"
-    cost = "~5 s"
+    cost = "~8 s"
     use = "as faithful as Integrated Gradients on the demo (no difference within its CI), a little slower: a second opinion"
     settings_spec = (
         Setting("samples", int, 16, "SmoothGrad: noisy copies averaged"),
