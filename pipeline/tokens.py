@@ -88,13 +88,18 @@ def encode(texts: Iterable[str], tokenizer, truncation: Truncation, batch: int =
     return Encoded(ids, np.asarray(n_tok, dtype=np.int32), np.asarray(trunc, dtype=bool))
 
 
-def visible_text(text: str, tokenizer, truncation: Truncation) -> tuple[str, bool]:
-    """What the model sees of ``text``: the cleaned text itself, or head + " … " + tail when truncated."""
+CUT_MARK = " … "  # where a truncated review's unread middle was, for display
+
+
+def visible_text(text: str, tokenizer, truncation: Truncation, joiner: str = CUT_MARK) -> tuple[str, bool]:
+    """What the model sees of ``text``: the cleaned text itself, or head + ``joiner`` + tail when truncated. The
+    default joiner shows where the cut is; attribution methods pass ``" "``, because "…" is a word-piece of its own
+    that the model never read (an attribution would score it)."""
     [ids] = pieces([text], tokenizer)
     head, dropped, tail = truncation.split(ids)
     if not dropped:
         return clean_text(text), False
-    return " … ".join(tokenizer.decode(p) for p in (head, tail) if p), True
+    return joiner.join(tokenizer.decode(p) for p in (head, tail) if p), True
 
 
 def dropped_text(text: str, tokenizer, truncation: Truncation, max_pieces: int | None = None) -> str:

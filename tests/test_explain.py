@@ -157,6 +157,21 @@ def test_long_review_explains_only_what_the_model_sees(clf):
     assert trunc and " … " in vis and vis.endswith("wonderful.")
 
 
+def test_shap_on_a_long_review_masks_only_the_pieces_the_model_reads(clf):
+    """The "…" that marks the cut is a word-piece the model never read: SHAP must not score it (it did, so its
+    words did not line up with the model's input and the faithfulness benchmark rejected truncated reviews)."""
+    from pipeline.analysis.explain.faithfulness import word_of_piece
+
+    text = "The film was dull. " * 100 + "The ending was wonderful."
+    [a] = Explainer(clf, "shap", max_evals=60)([text])
+    ids = clf.encode([text]).ids[0]
+    words = word_of_piece(clf.tokenizer.convert_ids_to_tokens(ids.tolist())[1:-1])
+    assert a.truncated and "…" not in a.tokens
+    assert len(a.tokens) == int(words.max()) + 1  # one unit per word the model read, nothing else
+    assert " ".join(a.tokens).lower().endswith("the ending was wonderful .")
+    assert a.completeness_gap < 1e-3  # the masked rows' full row is exactly the model's input
+
+
 def test_wrong_side_words_count_each_errors_strongest_pushes():
     """A word in every error with tiny pushes (used many times) must not outrank the word that decided the errors."""
     import pandas as pd

@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from ..text import clean_text
-from ..tokens import visible_text
+from ..tokens import CUT_MARK, visible_text
 
 TOKENIZER = "tokenizer"
 GRADIENTS = "gradients"
@@ -59,9 +59,9 @@ def score_texts(
     return out
 
 
-def seen_text(clf: Classifier, text: str) -> tuple[str, bool]:
-    """What ``clf`` reads of ``text`` and whether truncation cut it: the head + " … " + tail for a classifier
-    that reads word-pieces, the cleaned text for one that reads words (the baseline)."""
+def seen_text(clf: Classifier, text: str, joiner: str = CUT_MARK) -> tuple[str, bool]:
+    """What ``clf`` reads of ``text`` and whether truncation cut it: the head + ``joiner`` (default " … ") + tail
+    for a classifier that reads word-pieces, the cleaned text for one that reads words (the baseline)."""
     if TOKENIZER not in clf.capabilities:
         return clean_text(text), False
-    return visible_text(text, clf.tokenizer, clf.truncation)
+    return visible_text(text, clf.tokenizer, clf.truncation, joiner)

@@ -97,7 +97,8 @@ class ShapPartition(Method):
         return self.settings["masker"] == "ids"
 
     def explain(self, text: str) -> Attribution:
-        vis, trunc = seen_text(self.clf, text)
+        # head and tail joined by a space: the masked rows are the pieces the model reads, no "…" piece between
+        vis, trunc = seen_text(self.clf, text, joiner=" ")
         if not vis.strip():
             p = float(self.clf.prob_positive([vis])[0]) if TOKENIZER in self.clf.capabilities else 0.5
             return Attribution([], [], p, p, self.name, dict(self.settings), self.units, 0.0, truncated=trunc)
