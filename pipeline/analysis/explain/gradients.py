@@ -24,6 +24,17 @@ class _GradientMethod(Method):
         enc = self.clf.encode([text])
         return enc.ids[0], bool(enc.truncated[0])
 
+    def _batched(self, batch: np.ndarray, sum_from: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """For embedding inputs ``batch`` (every position attended): each row's margin, and the sum of the
+        gradients of rows ``sum_from``… — in calls of up to 32 rows (fits easily at 512 tokens × 384 dims)."""
+        mask = np.ones(batch.shape[:2], dtype=np.int32)
+        margins, total = [], np.zeros_like(batch[0])
+        for i in range(0, len(batch), 32):
+            m, g = self.clf.grad_margin_wrt_embeddings(batch[i : i + 32], mask[i : i + 32])
+            margins.append(m)
+            total += g[max(sum_from - i, 0) :].sum(0)
+        return np.concatenate(margins), total
+
     def _finish(self, ids, scores, margin, base, trunc, gap=None) -> Attribution:
         toks = self.clf.tokenizer.convert_ids_to_tokens(ids.tolist())[1:-1]  # drop [CLS]/[SEP]: not words
         prob = float(1 / (1 + np.exp(-margin)))
@@ -87,16 +98,9 @@ class SmoothGradXInput(_GradientMethod):
         noise = rng.standard_normal((samples, *x.shape)).astype(x.dtype) * sigma
         noise[:, [0, -1]] = 0.0  # [CLS]/[SEP] clean: they are not words
         # row 0 is the clean review: its margin is what the colours explain
-        batch = np.concatenate([x[None], x[None] + noise])
-        mask = np.ones((len(batch), len(x)), dtype=np.int32)
-        total, margin = np.zeros_like(x), None
-        for i in range(0, len(batch), 32):
-            m, g = self.clf.grad_margin_wrt_embeddings(batch[i : i + 32], mask[i : i + 32])
-            if i == 0:
-                margin, g = m[0], g[1:]
-            total += g.sum(0)
+        margins, total = self._batched(np.concatenate([x[None], x[None] + noise]), sum_from=1)
         scores = (x * total / samples).sum(-1)
-        return self._finish(ids, scores, margin, None, trunc)
+        return self._finish(ids, scores, margins[0], None, trunc)
 
 
 @register_method
@@ -144,9 +148,5 @@ class IntegratedGradients(_GradientMethod):
         # Midpoint rule. (Gauss–Legendre points were tried: no smaller completeness gap at 4–12 steps.)
         alphas = (np.arange(steps, dtype=np.float32) + 0.5) / steps
         path = x0[None] + alphas[:, None, None] * (x - x0)[None]
-        mask = np.ones((steps, len(x)), dtype=np.int32)
-        total = np.zeros_like(x)
-        for i in range(0, steps, 32):  # one batch up to 32 points (fits easily at 512 tokens × 384 dims)
-            _, g = self.clf.grad_margin_wrt_embeddings(path[i : i + 32], mask[i : i + 32])
-            total += g.sum(0)
+        _, total = self._batched(path)
         return ((x - x0) * total / steps).sum(-1)
