@@ -1,6 +1,6 @@
 """First-call latency of each attribution method as the Live page pays it.
 
-    python benchmarks/first_call.py --run RUN [--methods grad ig shap]
+    python benchmarks/first_call.py --run RUN [--methods grad ig shap] [--out FILE]
 
 Per method, in a fresh process (so nothing is traced or imported yet): load the run's classifier and warm it as
 ``dashboard.state.classifier`` does (one forward, then ``warm_up_methods``: gradient tracing, int8 copy, shap's numba
@@ -53,12 +53,13 @@ def main() -> None:
     ap.add_argument("--run", required=True)
     ap.add_argument("--methods", nargs="+", default=["grad", "ig", "shap"])
     ap.add_argument("--cold", nargs="*", default=["grad", "ig", "shap"], help="methods also timed without warm-up")
+    ap.add_argument("--out", type=Path, help="results file (default benchmarks/results/first-call-<date>.json)")
     ap.add_argument("--one", nargs=2, metavar=("METHOD", "WARM"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
         print(json.dumps(one(a.run, a.one[0], a.one[1] == "warm")))
         return
-    path = ROOT / "benchmarks" / "results" / f"first-call-{date.today()}.json"
+    path = a.out or ROOT / "benchmarks" / "results" / f"first-call-{date.today()}.json"
     # a later run of some methods adds to the day's file: the methods it did not time keep their rows
     out = json.loads(path.read_text()) if path.is_file() else {}
     if out.get("run") not in (None, a.run):

@@ -404,7 +404,10 @@ def cmd_explain(args) -> int:
     """Precompute explanations of a run's most confident errors into the run, or (``--input``/``--output``)
     explain every review of a file, resumably in chunks, or on Ray Data with ``--engine ray``."""
     from .analysis.explain import METHODS, precompute
+    from .analysis.explain.precompute_run import run_default_method
 
+    if args.method is None:  # the run's default: the most faithful within the batch budget (IG; SHAP on TF-IDF)
+        args.method = run_default_method(_run_dir(args))
     method = METHODS[args.method]
     own = {s.name for s in method.settings_spec}
     given = {
@@ -523,7 +526,7 @@ def _no_analysis_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-analysis",
         action="store_true",
-        help="skip the analysis at the end (error tags, behavioural tests, SHAP explanations of the most "
+        help="skip the analysis at the end (error tags, behavioural tests, explanations (IG; SHAP on TF-IDF) of the most "
         "confident errors and a sample of correct predictions)",
     )
 
@@ -605,7 +608,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--run /shared/models/RUN --input s3://bucket/reviews/ --output /shared/explained/",
     )
     _run_arg(x)
-    x.add_argument("--method", default=DEFAULT_METHOD, choices=list(METHODS))
+    x.add_argument(
+        "--method",
+        default=None,
+        choices=list(METHODS),
+        help=f"attribution method (default: the most faithful within the batch budget for the run's kind, "
+        f"measured: {DEFAULT_METHOD} for a transformer run, shap for the TF-IDF baseline)",
+    )
     x.add_argument("--errors", type=int, default=None, help="most confident errors to explain (default 200)")
     x.add_argument("--correct", type=int, default=None, help="random correct predictions to add (default 50)")
     x.add_argument("--input", help="explain every review of this file (or, with --engine ray, folder or glob)")

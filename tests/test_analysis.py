@@ -1,4 +1,4 @@
-"""Analysis in every run: ``run`` ends with tags + behavioural tests + SHAP explanations, ``analyse_run``
+"""Analysis in every run: ``run`` ends with tags + behavioural tests + explanations (the run's default method), ``analyse_run``
 computes only what a run lacks (with one model load), failures leave the run valid, the baseline works."""
 
 import json
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pipeline.classifiers
 from pipeline import runs as R
+from pipeline.analysis.explain import DEFAULT_METHOD, METHODS
 from pipeline.analysis.explain.precompute_run import precompute, select_reviews
 from pipeline.analysis.run_analysis import (
     DEFAULT_BUDGET,
@@ -16,7 +17,9 @@ from pipeline.analysis.run_analysis import (
     missing_steps,
 )
 from pipeline.atomic import run_lock
+from pipeline.classifiers.registry import RUN_KINDS
 
+GRADIENT_RUN = RUN_KINDS["transformer"].capabilities
 ANALYSIS_FILES = (R.TAGS, R.TAG_STATS, R.BEHAVIOR, R.EXPLANATIONS)
 SMALL = AnalysisBudget(tag_sample=40, behave_n=20, explain_errors=4, explain_correct=2, explain_max_evals=80)
 
@@ -36,13 +39,16 @@ def test_run_ends_with_tags_behaviour_and_explanations(imdb_run):
     for step in ("challenge", *STEPS):
         assert timings[step]["seconds"] > 0, step
     ex = run.explanations
-    shap_rows = ex[ex["method"] == DEFAULT_BUDGET.explain_method]
+    # the run's default method (issue #16): the most comprehensive within the batch budget, IG for a transformer
+    assert DEFAULT_BUDGET.explain_method is None and timings["explain"]["method"] == DEFAULT_METHOD == "ig"
+    mine = ex[ex["method"] == DEFAULT_METHOD]
     plan = select_reviews(run.predictions, DEFAULT_BUDGET.explain_errors, DEFAULT_BUDGET.explain_correct)
-    assert set(plan["id"]) <= set(shap_rows["id"])
+    assert set(plan["id"]) <= set(mine["id"])
     n_err = min(DEFAULT_BUDGET.explain_errors, int((~run.predictions["correct"]).sum()))
-    assert (~shap_rows["correct"]).sum() == n_err and shap_rows["correct"].sum() == DEFAULT_BUDGET.explain_correct
+    assert (~mine["correct"]).sum() == n_err and mine["correct"].sum() == DEFAULT_BUDGET.explain_correct
     assert timings["explain"]["reviews"] == n_err + DEFAULT_BUDGET.explain_correct
-    assert json.loads(shap_rows["settings"].iloc[0])["max_evals"] == DEFAULT_BUDGET.explain_max_evals
+    stored = json.loads(mine["settings"].iloc[0])  # IG's defaults, plus what this review needed (its steps)
+    assert METHODS["ig"].defaults(GRADIENT_RUN).items() <= stored.items()
     assert len(run.behavior["tests"]) == 8 and run.tag_stats["tags"]
 
 
@@ -70,11 +76,11 @@ def test_analyse_run_computes_what_is_missing_with_one_model_load(imdb_run, tmp_
     assert missing_steps(run, SMALL) == []
     ex = run.explanations
     assert (ex["method"] == "grad").sum() == 2  # kept
-    shap_rows = ex[ex["method"] == "shap"]
+    mine = ex[ex["method"] == DEFAULT_METHOD]
     plan = select_reviews(run.predictions, SMALL.explain_errors, SMALL.explain_correct)
-    assert list(shap_rows["id"]) == list(plan["id"])  # the 4 most confident errors, then 2 sampled correct
+    assert list(mine["id"]) == list(plan["id"])  # the 4 most confident errors, then 2 sampled correct
     worst = run.predictions[~run.predictions["correct"]].nlargest(4, "confidence")
-    assert set(shap_rows["id"][~shap_rows["correct"]]) == set(worst["id"])
+    assert set(mine["id"][~mine["correct"]]) == set(worst["id"])
     assert run.tags["mixed_sentiment"].notna().sum() == SMALL.tag_sample
     assert run.behavior["sample"] == SMALL.behave_n
     before = {f: (run_dir / f).stat().st_mtime_ns for f in ANALYSIS_FILES}

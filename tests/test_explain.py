@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from pipeline.analysis.explain import Attribution, Explainer
+from pipeline.analysis.explain import DEFAULT_METHOD, Attribution, Explainer
 from pipeline.render import attribution_html, safe_review_html
 from tests.conftest import POS_WORDS, synthetic_reviews
 
@@ -234,6 +234,15 @@ def test_baseline_supports_shap_only(baseline_run):
     [a] = Explainer(base, "shap", max_evals=100)(["A wonderful film, but the ending was awful."])
     scores = dict(zip(a.tokens, a.scores))
     assert scores["wonderful"] > 0 > scores["awful"]
+    assert Explainer(base).method == "shap"  # without gradients the default falls back to what it supports
+
+
+def test_no_method_given_means_the_run_kinds_measured_default(clf):
+    """Issue #16: IG, the most comprehensive method within the batch budget on median-length reviews."""
+    ex = Explainer(clf)
+    assert ex.method == DEFAULT_METHOD == "ig"
+    [a] = ex(["The acting was not good at all."])
+    assert a.method == "ig" and len(a.tokens) == len(a.scores) > 0
 
 
 def test_int8_scores_do_not_depend_on_what_was_scored_before(clf):

@@ -41,11 +41,11 @@ class AnalysisBudget:
       sentence, ≈ 0.24 s per review under load: the ``tag`` verb's 2,000 took 6 min on the demo run).
     - ``behave_n`` (default 50): real test reviews per INV/DIR behavioural test (the ``behave`` verb's 100 took
       3.5 min; each distinct text is scored once).
-    - ``explain_method`` (default ``"shap"``): the most comprehensive method by the ERASER benchmark within the
-      batch budget (``pipeline/analysis/explain/measured.json``); the TF-IDF baseline supports SHAP too (over words).
-    - ``explain_max_evals`` (default 500): SHAP evaluations per review, Spearman 0.81 to the 2,000-evaluation
-      reference in the README's table (1,000: 0.91); ≈ 9 s per review at 128 tokens, plus ≈ 20 s once per process
-      (shap's compiled code, the int8 interpreters); the 1,000 evaluations of the ``explain`` verb double that.
+    - ``explain_method`` (default None: the run's default, the most comprehensive method by the ERASER benchmark
+      within the batch budget, ``pipeline/analysis/explain/measured.json``: IG for a transformer run, ≈ 1.4 s per
+      median-length review; SHAP for the TF-IDF baseline, which has no gradients).
+    - ``explain_max_evals`` (default 500): SHAP evaluations per review when the method is SHAP (Spearman 0.81 to
+      the 2,000-evaluation reference in the README's table; 1,000: 0.91); ignored by the other methods.
     - ``explain_errors`` (default 6) most confident errors plus ``explain_correct`` (default 2) correct
       predictions sampled with ``seed`` (default 0). The errors are what the error page lists first; the correct
       ones give a reference. Any other review is explained on demand in the dashboard.
@@ -53,7 +53,7 @@ class AnalysisBudget:
 
     tag_sample: int = 300
     behave_n: int = 50
-    explain_method: str = "shap"
+    explain_method: str | None = None
     explain_errors: int = 6
     explain_correct: int = 2
     explain_max_evals: int = 500
@@ -85,7 +85,7 @@ class AnalysisResult:
 def missing_steps(run: Run, budget: AnalysisBudget = DEFAULT_BUDGET) -> list[str]:
     """The steps whose results ``run`` lacks: no tags (``tags.parquet`` + ``tags.json``), no behavioural
     tests, or reviews of the budget's explanation plan not yet explained with its method."""
-    from .explain.precompute_run import unexplained
+    from .explain.precompute_run import run_default_method, unexplained
 
     out = []
     if not run.has(TAGS) or run.tag_stats is None:  # the file, not its rows: a million-row run stays cheap
@@ -95,7 +95,7 @@ def missing_steps(run: Run, budget: AnalysisBudget = DEFAULT_BUDGET) -> list[str
     todo = unexplained(
         run.columns(["id", "correct", "confidence"]),
         run.explanations,
-        budget.explain_method,
+        budget.explain_method or run_default_method(run.path),
         budget.explain_errors,
         budget.explain_correct,
         budget.seed,
@@ -182,10 +182,10 @@ def _behave(run_dir: Path, clf, progress, budget: AnalysisBudget, data: str | No
 
 
 def _explain(run_dir: Path, clf, progress, budget: AnalysisBudget, data: str | None, result: AnalysisResult) -> dict:
-    from .explain import METHODS, methods_for
+    from .explain import METHODS, default_method, methods_for
     from .explain.precompute_run import precompute, unexplained
 
-    method = budget.explain_method
+    method = budget.explain_method or default_method(clf.capabilities)
     if method not in methods_for(clf.capabilities):
         result.notes.append(f"explanations skipped: method {method!r} does not support this {clf.kind} run")
         return {"reviews": 0}

@@ -9,7 +9,7 @@ review of a file → Parquet (the last four load pandas on first use).
 from . import gradients, shap_partition  # noqa: F401  (importing registers the methods, in this order)
 from .attribution import Attribution
 from .explainer import DEFAULT_METHOD, Explainer, warm_up_methods
-from .methods import METHODS, Method, Setting, methods_for
+from .methods import METHODS, Method, Setting, default_method, methods_for
 
 
 def __getattr__(name: str):
@@ -31,6 +31,7 @@ __all__ = [
     "METHODS",
     "Method",
     "Setting",
+    "default_method",
     "methods_for",
     "precompute",
     "warm_up_methods",

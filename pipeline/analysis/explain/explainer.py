@@ -1,6 +1,6 @@
 """Token attributions with a two-line API::
 
-    explainer = Explainer.from_run("models/my-run", method="shap")   # or "ig", "grad"
+    explainer = Explainer.from_run("models/my-run")   # the run's default method, or method="shap", "smoothgrad", "grad"
     [attr] = explainer("The acting was not good at all.")           # -> list[Attribution]
 
 Scores are for the positive class. Only the text the model actually sees is explained (after truncation).
@@ -16,11 +16,12 @@ from pathlib import Path
 
 from ...classifiers.base import Classifier, seen_text
 from .attribution import Attribution
-from .methods import METHODS, Method, methods_for
+from .methods import METHODS, Method, default_method, methods_for
 
-# The most faithful method within the batch budget (methods.best_method(..., BATCH_BUDGET_SECONDS) on the
-# measurements in measured.json; tests/test_explain.py checks that they agree)
-DEFAULT_METHOD = "shap"
+# A transformer run's default: the most faithful method within the batch budget (methods.default_method on the
+# measurements in measured.json; tests/test_explain.py checks that they agree). Where ``method`` is None the
+# classifier's own default is used (SHAP for the TF-IDF baseline, which has no gradients).
+DEFAULT_METHOD = "ig"
 
 
 def warm_up_methods(classifier: Classifier) -> dict[str, float]:
@@ -52,7 +53,8 @@ def method_for(method: str, capabilities: frozenset[str]) -> type[Method]:
 class Explainer:
     """Attributions for a classifier from :func:`pipeline.classifiers.load_classifier`.
 
-    ``method``: a name in :data:`METHODS` (``shap``, ``ig``, ``grad``); ``settings`` override the method's
+    ``method``: a name in :data:`METHODS` (``ig``, ``shap``, ``smoothgrad``, ``grad``; default None: the most
+    faithful within the batch budget for this classifier, :func:`~.methods.default_method`); ``settings`` override the method's
     defaults (``METHODS[method].settings_spec`` lists them with their help). Methods that need gradients
     raise ``ValueError`` on a classifier without them (the TF-IDF baseline supports SHAP only, over words).
 
@@ -60,7 +62,8 @@ class Explainer:
     and masker keep per-call state, so calls are serialised.
     """
 
-    def __init__(self, classifier: Classifier, method: str = DEFAULT_METHOD, **settings):
+    def __init__(self, classifier: Classifier, method: str | None = None, **settings):
+        method = method or default_method(classifier.capabilities)
         cls = method_for(method, classifier.capabilities)
         self.clf = classifier
         self.method = method
@@ -72,7 +75,7 @@ class Explainer:
         return self.impl.settings
 
     @classmethod
-    def from_run(cls, run_dir: str | Path, method: str = DEFAULT_METHOD, **settings) -> Explainer:
+    def from_run(cls, run_dir: str | Path, method: str | None = None, **settings) -> Explainer:
         from ...classifiers import load_classifier
 
         return cls(load_classifier(run_dir), method, **settings)

@@ -104,9 +104,10 @@ def methods_for(capabilities: frozenset[str]) -> list[str]:
 # Measured faithfulness and cost per method (benchmarks/faithfulness.py, benchmarks/attributions.py; the file names
 # its sources). The defaults below are chosen from it, and the dashboard shows it beside each method's name.
 MEASURED_FILE = Path(__file__).with_name("measured.json")
-# Latency budgets, p50 seconds per median-length review as measured on the shared 2-core CPU (load ~3-7):
-# interactive (the Live page, the error pages' "compute"; IG's 6.6 s fits, SHAP does not) and batch
-# (``python -m pipeline explain`` and the run's precomputed explanations).
+# Latency budgets, p50 seconds per median-length review as measured on the shared 2-core CPU (load ~2-5):
+# interactive (the Live page, the error pages' "compute") and batch (the ``Explainer`` API, ``python -m pipeline
+# explain`` and the run's precomputed explanations). On minilm-12k-128's median-length reviews IG (1.4 s) is the most
+# comprehensive within both; SHAP (12.2 s at 1,000 evaluations) fits only the batch budget and ranks below IG there.
 LIVE_BUDGET_SECONDS = 10.0
 BATCH_BUDGET_SECONDS = 60.0
 
@@ -114,7 +115,7 @@ BATCH_BUDGET_SECONDS = 60.0
 @cache
 def measured() -> dict[str, dict]:
     """``{method: {"comprehensiveness_aopc", "comprehensiveness_ci95", "sufficiency_aopc", ..., "seconds_p50",
-    "first_call_seconds"}}`` on the demo MiniLM, from :data:`MEASURED_FILE`; methods without a row are unmeasured."""
+    "first_call_seconds"}}`` on the run :data:`MEASURED_FILE` names, from it; methods without a row are unmeasured."""
     return json.loads(MEASURED_FILE.read_text())["methods"] if MEASURED_FILE.is_file() else {}
 
 
@@ -130,6 +131,13 @@ def best_method(capabilities: frozenset[str], budget_seconds: float) -> str:
     if not fits:
         return min(rows, key=lambda n: rows[n]["seconds_p50"])
     return max(fits, key=lambda n: rows[n]["comprehensiveness_aopc"])
+
+
+def default_method(capabilities: frozenset[str]) -> str:
+    """The default for explanations that are not interactive (the ``Explainer`` API, ``python -m pipeline explain``,
+    a run's analysis): :func:`best_method` within :data:`BATCH_BUDGET_SECONDS` for a classifier with
+    ``capabilities`` — IG for a transformer run on the measurements shipped, SHAP for the TF-IDF baseline."""
+    return best_method(capabilities, BATCH_BUDGET_SECONDS)
 
 
 def faithfulness_label(name: str) -> str:

@@ -10,8 +10,11 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from ...atomic import atomic_write_parquet, run_lock
+from ...classifiers.registry import run_kind
+from ...errors import RunError
 from ...runs import EXPLANATIONS, load_run
-from .explainer import DEFAULT_METHOD, Explainer
+from .explainer import Explainer
+from .methods import default_method
 from .rows import attribution_columns
 
 log = logging.getLogger(__name__)
@@ -29,7 +32,7 @@ def select_reviews(preds: pd.DataFrame, errors: int = 200, correct: int = 50, se
 def unexplained(
     preds: pd.DataFrame,
     explanations: pd.DataFrame | None,
-    method: str = DEFAULT_METHOD,
+    method: str,
     errors: int = 200,
     correct: int = 50,
     seed: int = 0,
@@ -41,9 +44,18 @@ def unexplained(
     return todo[~todo["id"].isin(set(explanations.loc[explanations["method"] == method, "id"]))]
 
 
+def run_default_method(run_dir: str | Path) -> str:
+    """The default method for the run's kind of classifier (:func:`~.methods.default_method`), read from the run
+    folder without loading the model; SHAP's (the method every kind supports) for a run without a model."""
+    try:
+        return default_method(run_kind(run_dir).capabilities)
+    except RunError:  # no model in the run: nothing can be explained, but the plan still needs a method name
+        return default_method(frozenset())
+
+
 def precompute(
     run_dir: str | Path,
-    method: str = DEFAULT_METHOD,
+    method: str | None = None,
     errors: int = 200,
     correct: int = 50,
     seed: int = 0,
@@ -56,7 +68,9 @@ def precompute(
     and 50, sampled with ``seed`` 0) and write ``explanations.parquet`` into the run. Resumable: ids already
     explained with this method are skipped, rows of other methods are kept, and the file is rewritten
     atomically every ``flush_every`` reviews (default 10). ``classifier``: the run's, when already loaded
-    (default: loaded here). ``progress(done, total)`` after each review (default: a tqdm bar)."""
+    (default: loaded here). ``progress(done, total)`` after each review (default: a tqdm bar). ``method``
+    default: the run's (:func:`run_default_method`)."""
+    method = method or run_default_method(run_dir)
     with run_lock(Path(run_dir), "explaining"):
         run = load_run(run_dir)
         todo = unexplained(run.predictions, run.explanations, method, errors, correct, seed)
