@@ -213,6 +213,14 @@ def test_wrong_side_words_count_each_errors_strongest_pushes():
     assert "the" not in agg.index or agg.loc["the", "reviews"] < 3  # 6 × 0.02 would have won as a sum
     assert "cast" not in agg.index  # pushed toward the right answer
     assert list(agg.index[:1]) == ["brilliant"]
+    # the same errors explained again with a second method (an older analysis's SHAP beside a newer one's IG):
+    # counted once, with the method that explains the most errors, never the two scales mixed
+    ig = [{**r, "method": "ig", "scores": [10 * x for x in r["scores"]]} for r in rows[:3]]
+    both = wrong_side_tokens(pd.DataFrame(rows + ig), per_review=1).set_index("token")
+    assert both.loc["brilliant", "reviews"] == 3 and both.loc["brilliant", "in_errors"] == 4
+    assert both["total_push"].max() < 2  # SHAP's scale, not IG's ×10
+    only_ig = wrong_side_tokens(pd.DataFrame(rows + ig), per_review=1, method="ig").set_index("token")
+    assert only_ig.loc["brilliant", "reviews"] == 3 and only_ig.loc["brilliant", "in_errors"] == 3
 
 
 def test_html_escapes_user_text():

@@ -320,6 +320,20 @@ def test_irony_score_ranks_ironic_reviews_above_sincere_ones():
     assert set(with_label["irony_basis"]) == {"text+polarity"} and set(text_only["irony_basis"]) == {"text only"}
 
 
+def test_polarity_flips_count_sentences_against_the_reviews_polarity():
+    """Irony's incongruity terms: per review, the strongest sentence whose sentiment opposes the review's polarity
+    (praise in a pan counts up) and the share of such sentences; nothing where the polarity is unknown."""
+    from pipeline.analysis.tags.irony import polarity_flips
+
+    logit = np.array([2.0, -1.0, -3.0, 0.5, 1.0, -2.0])  # sentence sentiment, > 0 = positive
+    owner = np.array([0, 0, 1, 1, 2, 3])
+    got = polarity_flips(logit, owner, np.array([0.0, 1.0, np.nan, 0.0]))
+    assert got[0].tolist() == [2.0, 0.5]  # a negative review with one praising sentence of two
+    assert got[1].tolist() == [3.0, 0.5]  # a positive review: its -3 sentence opposes it most
+    assert got[2].tolist() == [0.0, 0.0]  # unknown polarity: off
+    assert got[3].tolist() == [-2.0, 0.0]  # a pan that only pans: nothing against it
+
+
 def test_review_polarity_from_label_then_stars():
     from pipeline.analysis.tags.irony import review_polarity
 

@@ -9,7 +9,18 @@ import pandas as pd
 from .attribution import Attribution
 
 
-def wrong_side_tokens(explanations, top: int = 30, per_review: int = 5):
+def main_method(explanations) -> str | None:
+    """The method with the most explained errors (a run can hold several methods' rows for the same review, e.g.
+    SHAP from an older analysis and IG from a newer one; their scores are on different scales, so aggregates use
+    one method). Ties go to the first in the file. None when no error is explained."""
+    err = explanations[~explanations["correct"]]
+    if err.empty:
+        return None
+    counts = err.groupby("method", sort=False)["id"].nunique()
+    return str(counts.idxmax())
+
+
+def wrong_side_tokens(explanations, top: int = 30, per_review: int = 5, method: str | None = None):
     """Across precomputed error explanations: the words that most often rank among an error's ``per_review``
     (default 5) strongest pushes toward the wrong answer, with how hard they pushed there.
 
@@ -17,10 +28,13 @@ def wrong_side_tokens(explanations, top: int = 30, per_review: int = 5):
     only each review's strongest pushes keeps frequent words ("the", "a") with tiny scores in every review from
     outranking the words that decided the error. Sorted by ``reviews`` (errors where the word is among the
     top pushes), then ``total_push``; ``in_errors`` counts the explained errors containing the word at all and
-    ``share`` is their ratio. A word's push in a review is its strongest occurrence.
+    ``share`` is their ratio. A word's push in a review is its strongest occurrence. Only ``method``'s rows count
+    (default :func:`main_method`): one explanation per review, on one scale.
     """
     rows, in_errors = [], Counter()
-    for _, r in explanations[~explanations["correct"]].iterrows():
+    method = method or main_method(explanations)
+    errors = explanations[~explanations["correct"] & (explanations["method"] == method)].drop_duplicates("id")
+    for _, r in errors.iterrows():
         a = Attribution(list(r["tokens"]), list(r["scores"]), 0.0, 0.0, r["method"])
         wrong_sign = 1 if r["pred"] == 1 else -1
         pushes: dict[str, float] = {}

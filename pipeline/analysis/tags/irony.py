@@ -8,7 +8,10 @@
    against every sentence of a sincere review) whose two highest sentence logits find the mock-praising line in a
    review; and a review model (the mean sentence vector; tweets plus the same IMDB labels).
 2. **Sentiment incongruity** (Riloff et al. 2013): positive wording in a review whose label / star rating is
-   negative, and vice versa — the mock-praising one-star review.
+   negative, and vice versa — the mock-praising one-star review. Judged per sentence by a sentence-sentiment model
+   (logistic regression on the same embeddings, trained on IMDB train reviews and UCI Amazon/Yelp sentences): the
+   strongest sentence against the review's polarity and the share of such sentences; plus the lexicon count, and
+   whether the review is negative at all (nearly all review irony is in pans).
 3. **Cues**: the old ``sarcasm_cues`` score ('yeah right', 'oh great', scare-quoted praise, '!!!').
 
 A small logistic "stack" combines them; the models ship in ``irony_model.json`` with the record of what they
@@ -48,6 +51,9 @@ ALL_FEATURES = (
     "review_sentence_top2",
     "known",
     "opposite_words",
+    "negative",
+    "flip_max",
+    "flip_share",
 )
 TEXT_ONLY_FEATURES = 5  # the first five: what is left without a label or rating
 STACK_FEATURES = ALL_FEATURES  # what ``irony_fit`` fits the stack on (a model file records its own list)
@@ -115,12 +121,14 @@ def sentence_peaks(z: np.ndarray, owner: np.ndarray, n: int) -> tuple[np.ndarray
 def stack_inputs(
     texts: list[str], text_logit: np.ndarray, top1: np.ndarray, top2: np.ndarray, polarity: np.ndarray
 ) -> np.ndarray:
-    """text_logit, sentence_max, sentence_top2, cues, known, opposite_words for cleaned texts."""
+    """text_logit, sentence_max, sentence_top2, cues, known, opposite_words, negative for cleaned texts (``negative``:
+    1 for a review whose label / rating is negative — where nearly all review irony is, the mock-praising pan —
+    0 for a positive or unknown one)."""
     rows = []
     for t, z, a, b, pol in zip(texts, text_logit, top1, top2, polarity):
         known = 0.0 if pol != pol else 1.0
-        rows.append((float(z), float(a), float(b), sarcasm_score(t), known, incongruity(t, pol)))
-    return np.asarray(rows, dtype=float).reshape(len(texts), 6)
+        rows.append((float(z), float(a), float(b), sarcasm_score(t), known, incongruity(t, pol), float(pol == 0)))
+    return np.asarray(rows, dtype=float).reshape(len(texts), 7)
 
 
 @cache
@@ -144,8 +152,32 @@ def feature_matrix(texts: list[str], sentence_emb: np.ndarray, owner: np.ndarray
     )
     rs = model.get("review_sentence")
     rs_top2 = sentence_peaks(_logistic(sentence_emb, rs["coef"], rs["intercept"]), owner, n)[1] if rs else np.zeros(n)
-    x = stack_inputs(texts, z, top1, top2, pol)  # text_logit, sentence_max, sentence_top2, cues, known, words
-    return np.column_stack([x[:, :4], rs_top2, x[:, 4:]])
+    x = stack_inputs(texts, z, top1, top2, pol)  # text_logit, sentence_max, sentence_top2, cues, known, words, neg
+    sent = model.get("sentiment")
+    flips = (
+        polarity_flips(_logistic(sentence_emb, sent["coef"], sent["intercept"]), owner, pol)
+        if sent
+        else np.zeros((n, 2))
+    )
+    return np.column_stack([x[:, :4], rs_top2, x[:, 4:], flips])
+
+
+def polarity_flips(sentiment_logit: np.ndarray, owner: np.ndarray, polarity: np.ndarray) -> np.ndarray:
+    """Per review, from its sentences' sentiment logits (> 0 = positive): the strongest sentence *against* the
+    review's polarity (``flip_max``: its logit, signed so that praise in a negative review counts up) and the share
+    of such sentences (``flip_share``) — Riloff et al.'s positive sentiment in a negative situation, with a learned
+    sentence sentiment instead of a word list. Both 0 where the polarity is unknown (NaN)."""
+    n = len(polarity)
+    pol = np.asarray(polarity, dtype=float)
+    sign = np.where(pol == 0, 1.0, -1.0)[owner]
+    against = sentiment_logit * sign
+    top = np.full(n, -np.inf)
+    np.maximum.at(top, owner, against)
+    share = np.bincount(owner, weights=(against > 0).astype(float), minlength=n) / np.maximum(
+        np.bincount(owner, minlength=n), 1
+    )
+    known = ~np.isnan(pol)
+    return np.column_stack([np.where(known & np.isfinite(top), top, 0.0), np.where(known, share, 0.0)])
 
 
 def stack_matrix(texts: list[str], sentence_emb: np.ndarray, owner: np.ndarray, polarity, model: dict) -> np.ndarray:

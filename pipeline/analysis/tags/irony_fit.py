@@ -7,6 +7,8 @@ Training data (nothing from the IMDB test split):
 - ``data/irony/imdb_train_irony_labels.csv`` (411 IMDB train reviews, 97 ironic) and
   ``data/irony/imdb_train_irony_labels_b34.csv`` (250 more, 47 ironic), labelled by reading; sampled with cue,
   praise and incongruity strata, so richer in irony than IMDB at large (see ``data/irony/README.md``);
+- 2,000 random IMDB train reviews (none of the irony-labelled ones) and the UCI Amazon + Yelp sentences (2,000), for
+  the sentence-sentiment model only (their sentiment labels, no irony label);
 - iSarcasmEval 2022 ``train.En.csv``: 3,468 tweets labelled sarcastic or not by their authors (the sentence model;
   with the IMDB labels, the review-sentence model and the review model). The review-sentence model's IMDB rows
   are sentences: those matching an ironic review's evidence quote (positive) and every sentence of a sincere review
@@ -16,7 +18,8 @@ Validation (never trained on):
 - ``data/irony/imdb_train_irony_validation.csv``: 300 further IMDB train reviews drawn at random, labelled by
   reading (also used earlier to choose between designs, so slightly optimistic);
 - ``data/irony/imdb_train_irony_holdout.csv`` (with ``--holdout``): 400 more random IMDB train reviews labelled
-  before any model scored them and scored once, for the shipped design only;
+  before any model scored them; scored once per shipped design (session 8's, then session 9's sentiment-flip
+  design), never to choose between candidates;
 - iSarcasmEval task A test tweets (1,400), text only.
 
 Choices made on the training data only: the review and review-sentence models' C (5-fold CV on the IMDB labels,
@@ -129,6 +132,40 @@ def evidence_sentences(units: list[str], owner: np.ndarray, ironic: np.ndarray, 
     return out
 
 
+SENTIMENT_REVIEWS = (
+    2000  # IMDB train reviews (none of the irony-labelled ones) the sentence-sentiment model learns from
+)
+
+
+def fit_sentiment(imdb: Path, challenge: Path, embed, exclude: set[str]) -> tuple[dict, dict]:
+    """The sentence-sentiment model behind ``flip_max`` / ``flip_share``: logistic regression on MiniLM embeddings of
+    :data:`SENTIMENT_REVIEWS` random IMDB *train* reviews (their mean sentence vector: a linear model on it is the mean
+    of its sentences' scores, so it scores sentences too) plus the UCI Amazon and Yelp sentences (product and
+    restaurant wording; the UCI IMDB sentences come from the test split and are left out). Returns the model and a
+    record with its 5-fold cross-validated accuracy."""
+    from sklearn.model_selection import cross_val_score
+
+    train = pd.read_parquet(imdb / "train.parquet", columns=["id", "text", "label"])
+    train = train[~train["id"].isin(exclude)].drop_duplicates("text")
+    pick = train.sample(SENTIMENT_REVIEWS, random_state=0)
+    texts = [clean_text(t) for t in pick["text"]]
+    units, owner = sentence_units(texts)
+    x_rev = review_vectors(embed(units), owner, len(texts))
+    uci = pd.read_parquet(challenge / "uci_sentences_kotzias2015" / "sentences.parquet")
+    uci = uci[uci["domain"].isin(["amazon", "yelp"])]
+    x = np.vstack([x_rev, embed([clean_text(t) for t in uci["text"]])])
+    y = np.concatenate([pick["label"].to_numpy(), uci["label"].to_numpy()]).astype(int)
+    cv = cross_val_score(_lr(1.0), x, y, cv=5, scoring="accuracy")
+    m = _lr(1.0).fit(x, y)
+    model = {"coef": m.coef_[0].tolist(), "intercept": float(m.intercept_[0]), "C": 1.0}
+    record = {
+        "imdb_train_reviews": len(texts),
+        "uci_amazon_yelp_sentences": len(uci),
+        "cv_accuracy": round(float(cv.mean()), 4),
+    }
+    return model, record
+
+
 def fit(imdb: Path, challenge: Path, embed, holdout: bool = False) -> dict:
     """Fit the four models, validate, and return the JSON-able model dict. ``embed(texts) -> (n, d)``."""
     from sklearn.model_selection import StratifiedKFold
@@ -145,6 +182,8 @@ def fit(imdb: Path, challenge: Path, embed, holdout: bool = False) -> dict:
     e_units = embed(units)
     e_lab = review_vectors(e_units, owner, len(lab))
     pol_lab = review_polarity(lab["label"], lab["rating"]).to_numpy()
+    labelled = set(lab["id"]) | set(pd.read_csv(VALIDATION)["id"]) | set(pd.read_csv(HOLDOUT)["id"])
+    sentiment, sentiment_record = fit_sentiment(imdb, challenge, embed, labelled)
 
     # the sentence model sees tweets only (sentence-sized, author-labelled): no IMDB label enters it
     sentence = _lr(1.0).fit(e_tw, y_tw)
@@ -183,6 +222,7 @@ def fit(imdb: Path, challenge: Path, embed, holdout: bool = False) -> dict:
             "intercept": float(review_sentence.intercept_[0]),
             "C": rs_C,
         },
+        "sentiment": sentiment,
     }
     cols = [ALL_FEATURES.index(f) for f in STACK_FEATURES]
     x_raw = feature_matrix(lab_texts, e_units, owner, pol_lab, model)[:, cols]
@@ -231,6 +271,7 @@ def fit(imdb: Path, challenge: Path, embed, holdout: bool = False) -> dict:
                 "cv_auc_stack_oof": round(_auc(y_lab, oof_stack), 4),
                 "cv_auc_stack_oof_strong_only": round(_auc(y_lab[st], oof_stack[st]), 4),
                 "strong_weight": STRONG_WEIGHT,
+                "sentence_sentiment_model": sentiment_record,
                 "threshold_rule": "best F1 on 5-fold out-of-fold stack scores of the IMDB training labels",
             },
         }
