@@ -62,11 +62,12 @@ else:
             ],
         )
     )
-    fig.add_vline(x=1.0, line_dash="dot", annotation_text="average")
+    # the label sits above the plot area, where no bar can hide it
+    fig.add_vline(x=1.0, line_dash="dot", annotation_text="average", annotation_position="top", annotation_yshift=8)
     fig.update_layout(
         xaxis_title="error rate / overall error rate (95 % CI)",
-        height=60 + 34 * len(df),
-        margin=dict(l=10, r=10, t=10, b=10),
+        height=80 + 34 * len(df),
+        margin=dict(l=10, r=10, t=30, b=10),
     )
     st.plotly_chart(fig, width="stretch")
     show = df.sort_values("lift", ascending=False)[
