@@ -87,6 +87,9 @@ def offer_missing_analysis(run, key: str) -> None:
         _running(str(run.path))
         return
     if job is not None:
+        if state.is_stale(run):  # the job ended after this rerun read the run: what it wrote is not in `run` yet
+            state.forget_run(run.path)
+            st.rerun()
         _finished(job)
     missing = _missing(str(run.path), state.data_stamp(run), run)
     if not missing:

@@ -110,6 +110,12 @@ def data_stamp(run: runs.Run) -> float:
     return _loaded_stamps.get(str(run.path), 0.0)
 
 
+def is_stale(run: runs.Run) -> bool:
+    """True when files were written into the run folder after this page opened its data (a background analysis
+    that finished while the script ran): the page should forget the run and rerun."""
+    return data_stamp(run) != _stamp(run.path)
+
+
 def ask(run: runs.Run, question: str, *args):
     """``run.query.<question>(*args)`` (see :class:`pipeline.run_query.RunQuery`), cached per run data: a
     rerun asking the same question again (the same page, filter or threshold) costs nothing."""

@@ -176,7 +176,8 @@ def test_ray_explain_matches_the_local_explain(imdb_run, tmp_path, ray_local):
     df = reviews_frame(8).rename(columns={"review": "text"})  # rows 4 and 5 are blank: dropped by both
     df.insert(0, "id", [f"r{i}" for i in range(len(df))])
     df.to_parquet(tmp_path / "in.parquet")
-    argv = ["explain", "--run", str(imdb_run), "--input", str(tmp_path / "in.parquet"), "--max-evals", "40"]
+    argv = ["explain", "--run", str(imdb_run), "--input", str(tmp_path / "in.parquet"), "--method", "shap"]
+    argv += ["--max-evals", "40"]
     assert main([*argv, "--output", str(tmp_path / "local.parquet"), "--chunk-rows", "4"]) == 0
     assert (
         main([*argv, "--output", str(tmp_path / "ray"), "--engine", "ray", "--workers", "1", "--ray-batch", "4"]) == 0
