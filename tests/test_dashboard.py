@@ -186,3 +186,26 @@ def test_compute_missing_analysis_button(imdb_run, tmp_path, monkeypatch):
     assert not [b for b in at.button if b.label == "Compute missing analysis"]  # nothing missing any more
     _page(at, "errors")  # the error page now has the tag filter instead of the hint
     assert any(m.label.startswith("Error tags") for m in at.multiselect)
+
+
+def test_a_run_is_stale_once_files_are_written_after_the_page_read_it(imdb_run, tmp_path):
+    """The 'Compute missing analysis' race: the page read the run, then the background job wrote its last file.
+    ``is_stale`` tells the page to forget the run and rerun instead of offering the button again."""
+    import os
+
+    from dashboard import state
+    from pipeline import runs as R
+
+    run_dir = Path(shutil.copytree(imdb_run, tmp_path / "r", ignore=shutil.ignore_patterns(R.EXPLANATIONS)))
+    run = R.load_run(run_dir)
+    state._loaded_stamps[str(run_dir)] = state._stamp(run_dir)  # what current_run records when a page opens it
+    try:
+        assert not state.is_stale(run)
+        later = state._stamp(run_dir) + 5
+        (run_dir / R.EXPLANATIONS).write_bytes((imdb_run / R.EXPLANATIONS).read_bytes())  # the job's last write
+        os.utime(run_dir / R.EXPLANATIONS, (later, later))
+        assert state.is_stale(run)
+        state.forget_run(run_dir)
+        assert state.data_stamp(run) == 0.0  # forgotten: the rerun opens it afresh
+    finally:
+        state._loaded_stamps.pop(str(run_dir), None)
