@@ -89,6 +89,18 @@ def test_analyse_run_computes_what_is_missing_with_one_model_load(imdb_run, tmp_
     assert before == {f: (run_dir / f).stat().st_mtime_ns for f in ANALYSIS_FILES}
 
 
+def test_a_run_explained_with_another_method_is_not_offered_the_analysis_again(imdb_run, tmp_path):
+    """A run analysed before IG became the default keeps its SHAP explanations: they count as explanations."""
+    from pipeline.analysis.run_analysis import EXPLAIN
+
+    run_dir = bare_copy(imdb_run, tmp_path / "old")
+    assert EXPLAIN in missing_steps(R.load_run(run_dir), SMALL)
+    precompute(run_dir, "shap", errors=SMALL.explain_errors, correct=SMALL.explain_correct, max_evals=40)
+    assert EXPLAIN not in missing_steps(R.load_run(run_dir), SMALL)
+    pinned = AnalysisBudget(**{**SMALL.__dict__, "explain_method": "ig"})  # a budget naming a method wants its rows
+    assert EXPLAIN in missing_steps(R.load_run(run_dir), pinned)
+
+
 def test_a_failing_step_leaves_the_run_valid_and_is_reported(imdb_run, tmp_path):
     run_dir = bare_copy(imdb_run, tmp_path / "locked")
     with run_lock(run_dir, "holding for a test"):  # every step's write is refused, as with a second writer

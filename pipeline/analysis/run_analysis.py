@@ -84,8 +84,9 @@ class AnalysisResult:
 
 def missing_steps(run: Run, budget: AnalysisBudget = DEFAULT_BUDGET) -> list[str]:
     """The steps whose results ``run`` lacks: no tags (``tags.parquet`` + ``tags.json``), no behavioural
-    tests, or reviews of the budget's explanation plan not yet explained with its method."""
-    from .explain.precompute_run import run_default_method, unexplained
+    tests, or reviews of the budget's explanation plan not yet explained (with its method when it names one, else
+    with any)."""
+    from .explain.precompute_run import unexplained
 
     out = []
     if not run.has(TAGS) or run.tag_stats is None:  # the file, not its rows: a million-row run stays cheap
@@ -95,7 +96,8 @@ def missing_steps(run: Run, budget: AnalysisBudget = DEFAULT_BUDGET) -> list[str
     todo = unexplained(
         run.columns(["id", "correct", "confidence"]),
         run.explanations,
-        budget.explain_method or run_default_method(run.path),
+        budget.explain_method,  # None: explained with any method counts (a run analysed before IG became the default
+        # keeps its SHAP explanations and is not offered the analysis again)
         budget.explain_errors,
         budget.explain_correct,
         budget.seed,

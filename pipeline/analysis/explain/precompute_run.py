@@ -32,16 +32,17 @@ def select_reviews(preds: pd.DataFrame, errors: int = 200, correct: int = 50, se
 def unexplained(
     preds: pd.DataFrame,
     explanations: pd.DataFrame | None,
-    method: str,
+    method: str | None,
     errors: int = 200,
     correct: int = 50,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """The rows of :func:`select_reviews` not yet explained with ``method``."""
+    """The rows of :func:`select_reviews` not yet explained with ``method`` (None: with any method)."""
     todo = select_reviews(preds, errors, correct, seed)
     if explanations is None or explanations.empty or "method" not in explanations:
         return todo
-    return todo[~todo["id"].isin(set(explanations.loc[explanations["method"] == method, "id"]))]
+    done = explanations if method is None else explanations[explanations["method"] == method]
+    return todo[~todo["id"].isin(set(done["id"]))]
 
 
 def run_default_method(run_dir: str | Path) -> str:
