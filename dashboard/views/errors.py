@@ -8,7 +8,7 @@ import tempfile
 import streamlit as st
 
 from dashboard import analysis_ui, explain_ui, state
-from pipeline.analysis.explain.wrong_side import main_method, wrong_side_tokens
+from pipeline.analysis.explain.wrong_side import explained_errors, main_method, wrong_side_tokens
 from pipeline.analysis.tags import REGISTRY as TAGS
 from pipeline.render import md_escape as md
 from pipeline.render import safe_review_html
@@ -110,8 +110,7 @@ if run.explanations is not None and not run.explanations.empty:
     with st.expander("Words that most often push errors to the wrong side (precomputed explanations)"):
         method = main_method(run.explanations)
         agg = wrong_side_tokens(run.explanations, method=method)
-        ex = run.explanations
-        n_err = int(ex.loc[~ex["correct"] & (ex["method"] == method), "id"].nunique())
+        n_err = len(explained_errors(run.explanations, method))
         st.caption(
             f"Across {n_err} errors explained with {md(str(method))}: how many errors have the word among their 5 strongest "
             "pushes toward the wrong answer (positive for a false positive, negative for a false negative), "

@@ -20,6 +20,12 @@ def main_method(explanations) -> str | None:
     return str(counts.idxmax())
 
 
+def explained_errors(explanations, method: str | None = None) -> pd.DataFrame:
+    """The error rows explained with ``method`` (default :func:`main_method`), one per review."""
+    method = method or main_method(explanations)
+    return explanations[~explanations["correct"] & (explanations["method"] == method)].drop_duplicates("id")
+
+
 def wrong_side_tokens(explanations, top: int = 30, per_review: int = 5, method: str | None = None):
     """Across precomputed error explanations: the words that most often rank among an error's ``per_review``
     (default 5) strongest pushes toward the wrong answer, with how hard they pushed there.
@@ -32,9 +38,7 @@ def wrong_side_tokens(explanations, top: int = 30, per_review: int = 5, method: 
     (default :func:`main_method`): one explanation per review, on one scale.
     """
     rows, in_errors = [], Counter()
-    method = method or main_method(explanations)
-    errors = explanations[~explanations["correct"] & (explanations["method"] == method)].drop_duplicates("id")
-    for _, r in errors.iterrows():
+    for _, r in explained_errors(explanations, method).iterrows():
         a = Attribution(list(r["tokens"]), list(r["scores"]), 0.0, 0.0, r["method"])
         wrong_sign = 1 if r["pred"] == 1 else -1
         pushes: dict[str, float] = {}

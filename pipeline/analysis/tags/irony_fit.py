@@ -132,9 +132,8 @@ def evidence_sentences(units: list[str], owner: np.ndarray, ironic: np.ndarray, 
     return out
 
 
-SENTIMENT_REVIEWS = (
-    2000  # IMDB train reviews (none of the irony-labelled ones) the sentence-sentiment model learns from
-)
+# IMDB train reviews (none of the irony-labelled ones) the sentence-sentiment model learns from
+SENTIMENT_REVIEWS = 2000
 
 
 def fit_sentiment(imdb: Path, challenge: Path, embed, exclude: set[str]) -> tuple[dict, dict]:
