@@ -342,3 +342,32 @@ def test_review_polarity_from_label_then_stars():
     assert got[0] == 1 and got[1] == 0 and np.isnan(got[2]) and got[3] == 1 and got[4] == 0
     ten = review_polarity(None, pd.Series([4, 5, 6, 7, 10])).tolist()  # 10-star scale: IMDB's 1-4 / 7-10
     assert ten[0] == 0 and np.isnan(ten[1]) and np.isnan(ten[2]) and ten[3] == 1 and ten[4] == 1
+
+
+def test_irony_label_files_are_disjoint_train_reviews_that_carry_their_quotes(imdb_dir):
+    """The hand labels behind the irony tag: every id an IMDB *train* review in exactly one file (training batches,
+    validation, holdout never overlap), label/rating copied from the dataset, and every ironic row's evidence quote
+    (≤ 120 characters, fragments split on '...' or ' / ') found in its review, so a label cannot drift from its text."""
+    import re
+
+    from pipeline.analysis.tags.irony_fit import HOLDOUT, TRAINING_FILES, VALIDATION
+    from pipeline.text import clean_text
+
+    train = pd.read_parquet(imdb_dir / "train.parquet", columns=["id", "text", "label", "rating"]).set_index("id")
+    seen: set[str] = set()
+    for path in (*TRAINING_FILES, VALIDATION, HOLDOUT):
+        lab = pd.read_csv(path)
+        ids = set(lab["id"])
+        assert len(ids) == len(lab) and not ids & seen, path.name
+        seen |= ids
+        assert ids <= set(train.index), path.name
+        rows = train.loc[lab["id"]]
+        assert (rows["label"].to_numpy() == lab["label"].to_numpy()).all(), path.name
+        assert (rows["rating"].to_numpy() == lab["rating"].to_numpy()).all(), path.name
+        unsure = lab["unsure"].astype(str).str.lower().eq("true")
+        assert set(lab["ironic"]) <= {0, 1} and not (unsure & lab["ironic"].eq(1)).any(), path.name
+        for r in lab[lab["ironic"] == 1].itertuples():
+            assert isinstance(r.evidence, str) and len(r.evidence) <= 120, r.id
+            text = " ".join(clean_text(train.loc[r.id, "text"]).split()).lower()
+            frags = [" ".join(f.split()).lower() for f in re.split(r"\.\.\.|…| / ", r.evidence)]
+            assert all(f in text for f in frags if f), (r.id, r.evidence)

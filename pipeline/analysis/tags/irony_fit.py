@@ -57,10 +57,14 @@ from .irony import (
 from .lexical import sarcasm_score
 
 REPO = Path(__file__).resolve().parents[3]
-LABELS = REPO / "data" / "irony" / "imdb_train_irony_labels.csv"
-LABELS_MORE = REPO / "data" / "irony" / "imdb_train_irony_labels_b34.csv"
-VALIDATION = REPO / "data" / "irony" / "imdb_train_irony_validation.csv"
-HOLDOUT = REPO / "data" / "irony" / "imdb_train_irony_holdout.csv"
+IRONY_DATA = REPO / "data" / "irony"
+# the training label files, in the order they were labelled (data/irony/README.md says how each was drawn)
+TRAINING_FILES = tuple(
+    IRONY_DATA / f
+    for f in ("imdb_train_irony_labels.csv", "imdb_train_irony_labels_b34.csv", "imdb_train_irony_labels_b5.csv")
+)
+VALIDATION = IRONY_DATA / "imdb_train_irony_validation.csv"
+HOLDOUT = IRONY_DATA / "imdb_train_irony_holdout.csv"
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 SENTENCE_C_GRID = (0.1, 0.3, 1.0)
 STRONG_WEIGHT = 1.0  # sample weight of strong-irony labels in the stack (1 = as many as the others)
@@ -108,9 +112,9 @@ def _lr(C: float):
 
 
 def training_labels() -> pd.DataFrame:
-    """Both training label files, one frame (``ironic``, ``strength``, ``label``, ``rating`` per IMDB train id)."""
+    """The training label files, one frame (``ironic``, ``strength``, ``label``, ``rating`` per IMDB train id)."""
     cols = ["id", "stratum", "label", "rating", "ironic", "strength", "evidence"]
-    return pd.concat([pd.read_csv(LABELS)[cols], pd.read_csv(LABELS_MORE)[cols]], ignore_index=True)
+    return pd.concat([pd.read_csv(f)[cols] for f in TRAINING_FILES], ignore_index=True)
 
 
 def _norm(t: str) -> str:
