@@ -1,0 +1,81 @@
+"""A domain sanity check for the ``irony`` tag on *product* reviews: the 80 reviews of
+``data/irony/product_reviews_written.csv`` (written for this check by an AI assistant that never saw the tag; 40
+ironic, 40 sincere, 1-5 stars). They are not real reviews, so the numbers are a sanity check, not evidence, and the
+file is never trained on or used to choose a design.
+
+    python benchmarks/irony_product_check.py [--model irony_model.json --name NAME] ...
+
+ROC-AUC with the stars and text only, overall and within each star band (mock praise at 5 stars vs sincere 5-star
+reviews, sarcastic vs sincere 1-2-star complaints, sarcastic vs sincere 3-4-star reviews): the file's 15/15/10 mix
+of bands is arbitrary, so the overall AUC mostly measures how the polarity terms trade bands against each other,
+while the within-band AUCs measure what the text and incongruity features separate. Writes
+``benchmarks/results/irony-product-check-<date>.json`` (one entry per model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.analysis.tags.irony import IRONY_MODEL, embed, irony_scores, review_polarity, sentence_units
+from pipeline.analysis.tags.irony_fit import auc_ci
+from pipeline.analysis.tags.lexical import sarcasm_score
+from pipeline.text import clean_text
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "data" / "irony" / "product_reviews_written.csv"
+BANDS = {
+    "5 stars: mock praise vs sincere": ("mock_praise_5", "sincere_positive"),
+    "1-2 stars: sarcastic vs sincere complaints": ("sarcastic_complaint", "sincere_negative"),
+    "3-4 stars: sarcastic vs sincere": ("sarcastic_mid", "sincere_mid"),
+}
+
+
+def _auc(y, s) -> list[float]:
+    return [round(v, 3) for v in auc_ci(np.asarray(y), np.asarray(s))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", action="append", default=[], help="irony model JSON (default: the shipped one)")
+    ap.add_argument("--name", action="append", default=[], help="a name per --model")
+    a = ap.parse_args()
+    models = a.model or [str(IRONY_MODEL)]
+    names = a.name or [Path(m).stem for m in models]
+    d = pd.read_csv(DATA)
+    texts = [clean_text(t) for t in d["text"]]
+    units, owner = sentence_units(texts)
+    emb = embed(units)
+    pol = review_polarity(None, d["stars"]).to_numpy()
+    out = {
+        "data": f"{DATA.relative_to(ROOT)}: 80 product reviews written by an AI assistant (40 ironic), not real reviews",
+        "date": date.today().isoformat(),
+        "old_cues_roc_auc": _auc(d["ironic"], [sarcasm_score(t) for t in texts]),
+        "models": {},
+    }
+    for path, name in zip(models, names):
+        m = json.loads(Path(path).read_text())
+        res = {}
+        for basis, p in (("with stars", pol), ("text only", np.full(len(d), np.nan))):
+            s = irony_scores(texts, emb, owner, p, m)["irony_score"].to_numpy()
+            res[basis] = {"all": _auc(d["ironic"], s)}
+            for band, kinds in BANDS.items():
+                sub = d["kind"].isin(kinds).to_numpy()
+                res[basis][band] = _auc(d["ironic"][sub], s[sub])
+            res[basis]["mean_score_by_kind"] = {
+                k: round(float(s[d["kind"] == k].mean()), 3) for k in sorted(set(d["kind"]))
+            }
+        out["models"][name] = res
+        print(name, json.dumps(res))
+    dest = ROOT / "benchmarks" / "results" / f"irony-product-check-{out['date']}.json"
+    dest.write_text(json.dumps(out, indent=1) + "\n")
+    print("wrote", dest)
+
+
+if __name__ == "__main__":
+    main()
