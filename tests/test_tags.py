@@ -276,6 +276,39 @@ def test_text_only_tags_on_a_file_need_no_model(imdb_run, tmp_path):
     assert "prob_pos" not in out and out["irony_basis"].tolist() == ["text only", "text only"]
 
 
+def test_a_product_review_file_with_shop_style_stars_gets_5_star_rating_tags(imdb_run, tmp_path, caplog):
+    """Stars as shops write them ('4.0 out of 5 stars', '2/5', '★★★★★', a 'Stars' column in any case) are read as
+    numbers on a 5-star scale: 1 and 5 are extreme, 2 and 4 mild (not IMDB's 4 and 7); the irony tag reads the
+    polarity from them; a value that is no rating gives NA and a warning, and the input column is kept as it was."""
+    import logging
+
+    (tmp_path / "in.csv").write_text(
+        "Review,Stars\n"
+        "Broke on day two. Truly built to last.,1.0 out of 5 stars\n"
+        "Does the job; the lid is flimsy.,2/5\n"
+        "Fine.,3 stars\n"
+        "Good kettle and quick to boil.,4\n"
+        "Best purchase of the year!,★★★★★\n"
+        "No opinion yet.,five\n"
+    )
+    with caplog.at_level(logging.WARNING):
+        T.tag_file(imdb_run, tmp_path / "in.csv", tmp_path / "o.csv", ["mild_rating", "extreme_rating", "irony"])
+    out = pd.read_csv(tmp_path / "o.csv")
+    assert out["Stars"].tolist()[0] == "1.0 out of 5 stars" and out["Stars"].tolist()[-1] == "five"
+    assert out["extreme_rating"].tolist()[:5] == [True, False, False, False, True]
+    assert out["mild_rating"].tolist()[:5] == [False, True, False, True, False]
+    assert out[["mild_rating", "extreme_rating"]].iloc[5].isna().all()  # 'five' is no rating: unknown, not False
+    assert out["irony_basis"].tolist() == [
+        "text+polarity",
+        "text+polarity",
+        "text only",
+        "text+polarity",
+        "text+polarity",
+        "text only",
+    ]  # 3 of 5 stars is neither side
+    assert "1 of 6 values are not a number of stars" in caplog.text and "'five'" in caplog.text
+
+
 def test_tag_output_flags_are_checked_before_work(imdb_run, tmp_path):
     from pipeline.cli import main
 

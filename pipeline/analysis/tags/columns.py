@@ -42,19 +42,39 @@ _column_tag(
     {"n_tokens"},
     lambda ctx: ctx.predictions["n_tokens"] > ctx.max_length,
 )
+
+
+def rating_scale(rating: pd.Series) -> int:
+    """The star scale of a rating column: 10 (IMDB's 1-10) if any rating exceeds 5, else 5 (product stars). A
+    10-star file whose ratings all happen to be 5 or less reads as 5-star: there is nothing else to go by."""
+    return 10 if (pd.to_numeric(rating, errors="coerce") > 5).any() else 5
+
+
+MILD = {10: (4, 7), 5: (2, 4)}  # the ratings next to the neutral middle
+EXTREME = {10: (1, 10), 5: (1, 5)}
+
+
+def _rating_in(by_scale: dict[int, tuple[int, int]]) -> Callable[[TagContext], pd.Series]:
+    def fn(ctx: TagContext) -> pd.Series:
+        r = pd.to_numeric(ctx.predictions["rating"], errors="coerce")
+        return r.isin(by_scale[rating_scale(r)]).astype("boolean").mask(r.isna())  # no rating: NA, not False
+
+    return fn
+
+
 _column_tag(
     "mild_rating",
-    "Lukewarm star rating: 4 or 7 stars.",
-    "rating in {4, 7}",
+    "Lukewarm star rating: 4 or 7 of 10 stars (2 or 4 of 5).",
+    "rating in {4, 7} on a 10-star scale, {2, 4} on a 5-star one (10-star when any rating exceeds 5)",
     {"rating"},
-    lambda ctx: ctx.predictions["rating"].isin([4, 7]),
+    _rating_in(MILD),
 )
 _column_tag(
     "extreme_rating",
-    "Extreme star rating: 1 or 10 stars.",
-    "rating in {1, 10}",
+    "Extreme star rating: 1 or 10 of 10 stars (1 or 5 of 5).",
+    "rating in {1, 10} on a 10-star scale, {1, 5} on a 5-star one (10-star when any rating exceeds 5)",
     {"rating"},
-    lambda ctx: ctx.predictions["rating"].isin([1, 10]),
+    _rating_in(EXTREME),
 )
 
 

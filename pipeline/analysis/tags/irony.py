@@ -36,6 +36,7 @@ from ...text import clean_text, words
 from ..lexicon import NEGATIVE, POSITIVE
 from ..perturb import sentences
 from .base import Tag, TagContext, register
+from .columns import rating_scale
 from .lexical import sarcasm_score
 
 IRONY_MODEL = Path(__file__).with_name("irony_model.json")
@@ -69,7 +70,7 @@ def review_polarity(label: pd.Series | None, rating: pd.Series | None, n: int = 
     out = pd.Series(np.nan, index=(label if label is not None else rating).index)
     if rating is not None:
         r = pd.to_numeric(rating, errors="coerce")
-        top = 10.0 if (r > 5).any() else 5.0
+        top = float(rating_scale(r))
         out[r <= 0.4 * top] = 0.0
         out[r >= 0.7 * top] = 1.0
     if label is not None:

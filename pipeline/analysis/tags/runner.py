@@ -7,6 +7,7 @@ python -m pipeline tag --run RUN --input FILE --output FILE       # any CSV/Parq
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -120,20 +121,62 @@ def tag_summary(tags: pd.DataFrame, preds: pd.DataFrame, names: list[str], sampl
     return summary
 
 
+def _column(df: pd.DataFrame, *names: str) -> str | None:
+    """The first of ``names`` the file has, matched without regard to case ('Stars', 'LABEL')."""
+    by_lower = {str(c).lower(): c for c in df.columns}
+    return next((by_lower[n] for n in names if n in by_lower), None)
+
+
+_RATING_NUMBER = re.compile(r"^\s*(\d+(?:[.,]\d+)?)")
+
+
+def parse_rating(values: pd.Series) -> pd.Series:
+    """Star ratings as numbers, as shops and scrapers write them: 4, '4', '4.0', '4 stars', '4.0 out of 5 stars',
+    '4/5' and '★★★★☆' are all 4.0; anything else (empty, 'five') is NaN."""
+
+    def one(v) -> float:
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+            return float(v)
+        s = "" if v is None else str(v).strip()
+        if s and set(s) <= set("★☆ "):
+            return float(s.count("★"))
+        m = _RATING_NUMBER.match(s)
+        return float(m.group(1).replace(",", ".")) if m else np.nan
+
+    return values.map(one).astype(float)
+
+
 def _file_frame(df: pd.DataFrame) -> pd.DataFrame:
     """An input file as the frame tags read: ``label`` as 0/1 (also 'positive'/'negative'), ``rating`` from
-    ``rating`` or ``stars``; values that are neither become NA (the tag then says so), nothing is guessed."""
+    ``rating`` or ``stars`` (any case; '4.0 out of 5 stars', '4/5', '★★★★☆' read as 4); values that are neither become
+    NA (the tag then says so, and a warning counts them), nothing is guessed."""
     frame = df[["id", "text"]].copy()
-    if "label" in df:
-        lab = df["label"].map(
-            lambda v: {"positive": 1, "pos": 1, "negative": 0, "neg": 0}.get(str(v).strip().lower(), v)
-        )
+    label = _column(df, "label")
+    if label is not None:
+        lab = df[label].map(lambda v: {"positive": 1, "pos": 1, "negative": 0, "neg": 0}.get(str(v).strip().lower(), v))
         lab = pd.to_numeric(lab, errors="coerce")
         frame["label"] = lab.where(lab.isin([0, 1]))
-    rating = next((c for c in ("rating", "stars") if c in df), None)
-    if rating:
-        frame["rating"] = pd.to_numeric(df[rating], errors="coerce")
+        _warn_unread(df[label], frame["label"], label, "0/1 or positive/negative")
+    rating = _column(df, "rating", "stars")
+    if rating is not None:
+        frame["rating"] = parse_rating(df[rating])
+        _warn_unread(df[rating], frame["rating"], rating, "a number of stars")
     return frame
+
+
+def _warn_unread(raw: pd.Series, read: pd.Series, name: str, want: str) -> None:
+    """Say how many non-empty values of an input column could not be read (those rows go without it)."""
+    bad = raw.notna() & (raw.astype(str).str.strip() != "") & read.isna()
+    if bad.any():
+        examples = ", ".join(repr(v) for v in raw[bad].astype(str).unique()[:3])
+        log.warning(
+            "column %s: %d of %d values are not %s (e.g. %s); those rows are tagged without it",
+            name,
+            int(bad.sum()),
+            len(raw),
+            want,
+            examples,
+        )
 
 
 def _score_frame(frame: pd.DataFrame, clf, batch: int = 64) -> None:
