@@ -235,8 +235,9 @@ class Irony(Tag):
     rule = (
         "irony_score = logistic stack of [MiniLM-embedding irony logits: a review model (iSarcasmEval tweets + "
         "hand-labelled IMDB train reviews), tweet-sarcasm sentence peaks, an IMDB review-sentence model's two "
-        "highest sentence logits; cue score; lexicon incongruity with the label/rating]; tagged where irony_score "
-        "≥ the threshold (the highest within 0.02 of the best F1 on a validation set of random IMDB train reviews; "
+        "highest sentence logits; cue score; incongruity with the label/rating: lexicon count, a sentence-sentiment "
+        "model's strongest opposing sentence and share of opposing sentences, a negative-review indicator]; tagged "
+        "where irony_score ≥ the threshold (the highest within 0.02 of the best F1 on a validation set of random IMDB train reviews; "
         "irony_model.json). Sampled reviews only on a run"
     )
 

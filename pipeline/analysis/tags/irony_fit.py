@@ -38,6 +38,7 @@ import os
 import re
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -293,41 +294,61 @@ def fit(imdb: Path, challenge: Path, embed, holdout: bool = False) -> dict:
             },
         }
     )
-    y_val, s_val = _scores(VALIDATION, model, imdb, embed)[:2]
-    model["threshold"] = best_f1_threshold(y_val, s_val, THRESHOLD_F1_TOLERANCE)
-    model["validation"] = validate(model, imdb, challenge, embed, holdout)
+    val = read_labelled(VALIDATION, imdb, embed)
+    model["threshold"] = best_f1_threshold(val.y, _scores(val, model), THRESHOLD_F1_TOLERANCE)
+    model["validation"] = validate(model, imdb, challenge, embed, holdout, val)
     return model
 
 
-def _scores(path: Path, model: dict, imdb: Path, embed, text_only: bool = False):
-    """``(y, irony_score, texts, strong-or-not mask)`` on one labelled IMDB-train file, with the label or text only."""
+class Labelled(NamedTuple):
+    """One labelled IMDB-train file, read and encoded once, for every score taken on it."""
+
+    y: np.ndarray  # 1 = ironic
+    strong: np.ndarray  # True for the non-ironic rows and the strong-irony ones
+    texts: list[str]
+    owner: np.ndarray  # per sentence, its review
+    emb: np.ndarray  # sentence embeddings
+    polarity: np.ndarray  # from the label / rating
+
+
+def read_labelled(path: Path, imdb: Path, embed) -> Labelled:
+    """Read one labelled file (``data/irony/*.csv``) and encode its reviews' sentences once."""
     val = pd.read_csv(path)
     texts = imdb_train_texts(val["id"], imdb)
     y = val["ironic"].to_numpy()
     units, owner = sentence_units(texts)
-    pol = np.full(len(val), np.nan) if text_only else review_polarity(val["label"], val["rating"]).to_numpy()
-    s = irony_scores(texts, embed(units), owner, pol, model)["irony_score"].to_numpy()
-    return y, s, texts, (y == 0) | (val["strength"].fillna("") == "strong").to_numpy()
+    strong = (y == 0) | (val["strength"].fillna("") == "strong").to_numpy()
+    return Labelled(y, strong, texts, owner, embed(units), review_polarity(val["label"], val["rating"]).to_numpy())
 
 
-def _review_records(path: Path, name: str, model: dict, imdb: Path, embed) -> list[dict]:
+def _scores(lab: Labelled, model: dict, text_only: bool = False) -> np.ndarray:
+    """``irony_score`` per review of ``lab``, with its label or text only."""
+    pol = np.full(len(lab.y), np.nan) if text_only else lab.polarity
+    return irony_scores(lab.texts, lab.emb, lab.owner, pol, model)["irony_score"].to_numpy()
+
+
+def _review_records(lab: Labelled, name: str, model: dict) -> list[dict]:
     """Records for one labelled IMDB-train file: all ironic vs not and strong only, with and without the label."""
-    out = []
+    out, st = [], lab.strong
+    strong_texts = list(np.array(lab.texts)[st])
     for basis, text_only in (("text+label", False), ("text only", True)):
-        y, s, texts, strong = _scores(path, model, imdb, embed, text_only)
-        out.append(_record(f"{name} ({basis})", y, s, model, texts))
-        sub = list(np.array(texts)[strong])
-        out.append(_record(f"same, strong irony only vs non-ironic ({basis})", y[strong], s[strong], model, sub))
+        s = _scores(lab, model, text_only)
+        out.append(_record(f"{name} ({basis})", lab.y, s, model, lab.texts))
+        out.append(_record(f"same, strong irony only vs non-ironic ({basis})", lab.y[st], s[st], model, strong_texts))
     return out
 
 
-def validate(model: dict, imdb: Path, challenge: Path, embed, holdout: bool = False) -> list[dict]:
-    """The validation records: ROC-AUC [bootstrap 95 % CI], precision/recall at the threshold, vs the old cues."""
+def validate(
+    model: dict, imdb: Path, challenge: Path, embed, holdout: bool = False, validation: Labelled | None = None
+) -> list[dict]:
+    """The validation records: ROC-AUC [bootstrap 95 % CI], precision/recall at the threshold, vs the old cues
+    (``validation``: the validation file already encoded, if the caller has it)."""
     out = []
     if holdout:  # first: the honest number, the one the dashboard shows beside the tag
         name = "IMDB train holdout, fresh random draw labelled before scoring"
-        out += _review_records(HOLDOUT, name, model, imdb, embed)
-    out += _review_records(VALIDATION, "IMDB train reviews, random draw labelled by reading", model, imdb, embed)
+        out += _review_records(read_labelled(HOLDOUT, imdb, embed), name, model)
+    val = validation or read_labelled(VALIDATION, imdb, embed)
+    out += _review_records(val, "IMDB train reviews, random draw labelled by reading", model)
     tw = pd.read_csv(challenge / "isarcasmeval2022" / "task_A_En_test.csv").dropna(subset=["text"])
     tw_texts = [clean_text(t) for t in tw["text"].astype(str)]
     units, owner = sentence_units(tw_texts)
