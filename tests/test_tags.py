@@ -404,3 +404,34 @@ def test_irony_label_files_are_disjoint_train_reviews_that_carry_their_quotes(im
             text = " ".join(clean_text(train.loc[r.id, "text"]).split()).lower()
             frags = [" ".join(f.split()).lower() for f in re.split(r"\.\.\.|…| / ", r.evidence)]
             assert all(f in text for f in frags if f), (r.id, r.evidence)
+
+
+def test_irony_word_model_scores_the_same_from_its_json_record():
+    """The word model ships as JSON (vocabulary, idf, weights); scored from that record it must give the fitted
+    classifier's logits (to the 6 stored digits), and a text with no known word scores the intercept."""
+    from pipeline.analysis.tags.irony import bow_logits
+    from pipeline.analysis.tags.irony_fit import bow_record, fit_bow
+
+    texts = IRONIC + [t for t, _ in SINCERE]
+    y = np.array([1] * len(IRONIC) + [0] * len(SINCERE))
+    vec, clf = fit_bow(texts, y)
+    record = bow_record(vec, clf)
+    assert len(record["vocabulary"]) == len(vec.vocabulary_) > 10
+    fresh = ["Oh great, the acting was brilliant, who knew.", "A moving story and a wonderful cast."]
+    np.testing.assert_allclose(bow_logits(fresh, record), clf.decision_function(vec.transform(fresh)), rtol=1e-4)
+    assert bow_logits(["zzz qqq"], record)[0] == pytest.approx(record["intercept"])
+    assert bow_logits(fresh[:1], record)[0] > bow_logits(fresh[1:], record)[0]  # words seen in ironic texts only
+
+
+def test_written_product_training_reviews_are_balanced_and_apart_from_the_product_check():
+    """The written product reviews the irony models train on: four writers (batches) of 100, half ironic each,
+    stars 1-5, and not one text shared with the product check file, which must stay unseen by training."""
+    from pipeline.analysis.tags.irony_fit import IRONY_DATA, read_products
+
+    train = read_products()
+    check = pd.read_csv(IRONY_DATA / "product_reviews_written.csv")
+    assert len(train) == 400 and train["text"].is_unique
+    assert train.groupby("batch")["ironic"].agg(["size", "sum"]).to_dict("list") == {"size": [100] * 4, "sum": [50] * 4}
+    assert set(train["stars"]) == {1, 2, 3, 4, 5} and set(train["ironic"]) == {0, 1}
+    norm = lambda s: s.str.lower().str.split().str.join(" ")  # noqa: E731
+    assert not set(norm(train["text"])) & set(norm(check["text"]))

@@ -1,4 +1,4 @@
-"""The ``irony`` tag: a learned irony score for reviews, from three signals the literature says work.
+"""The ``irony`` tag: a learned irony score for reviews, from the signals the literature says work.
 
 1. **What the text sounds like**, from all-MiniLM-L6-v2 embeddings of the review's sentences (the packaged,
    frozen encoder, so the score means the same for every run): a sentence model (logistic regression trained on
@@ -6,7 +6,11 @@
    catch the one ironic line in an otherwise plain review; a review-sentence model (the same tweets plus the
    sentences of IMDB *train* reviews labelled by reading, ``data/irony/``: the sentence quoted as evidence of irony
    against every sentence of a sincere review) whose two highest sentence logits find the mock-praising line in a
-   review; and a review model (the mean sentence vector; tweets plus the same IMDB labels).
+   review; and a review model (the mean sentence vector; tweets, the same IMDB labels and the written product
+   reviews of ``data/irony/product_reviews_train_written.csv``).
+   **Which words it uses**: a word model (tf-idf of words and word pairs, logistic regression) trained on the IMDB
+   labels and the written product reviews — the deadpan counts ('lasted four days'), 'of course', 'somehow', 'bonus'
+   that a mean sentence vector blurs (Buschmeier et al. 2014 found bag-of-words strong on product-review irony).
 2. **Sentiment incongruity** (Riloff et al. 2013): positive wording in a review whose label / star rating is
    negative, and vice versa — the mock-praising one-star review. Judged per sentence by a sentence-sentiment model
    (logistic regression on the same embeddings, trained on IMDB train reviews and UCI Amazon/Yelp sentences): the
@@ -14,7 +18,8 @@
    whether the review is negative at all (nearly all review irony is in pans).
 3. **Cues**: the old ``sarcasm_cues`` score ('yeah right', 'oh great', scare-quoted praise, '!!!').
 
-A small logistic "stack" combines them; the models ship in ``irony_model.json`` with the record of what they
+A small logistic "stack" combines them, fitted on the IMDB labels and the written product reviews together (so that
+neither domain's habits — nearly all IMDB irony is in pans — decide alone); the models ship in ``irony_model.json`` with the record of what they
 were validated on. A review's polarity comes from its ``label``, else its star rating (≤ 40 % of the scale
 negative, ≥ 70 % positive); without either the incongruity terms are off and ``irony_basis`` says
 ``text only``: the score is then weaker (see the validation record), never a guess at the label.
@@ -50,13 +55,14 @@ ALL_FEATURES = (
     "sentence_top2",
     "cues",
     "review_sentence_top2",
+    "bow_logit",
     "known",
     "opposite_words",
     "negative",
     "flip_max",
     "flip_share",
 )
-TEXT_ONLY_FEATURES = 5  # the first five: what is left without a label or rating
+TEXT_ONLY_FEATURES = 6  # the first six: what is left without a label or rating
 STACK_FEATURES = ALL_FEATURES  # what ``irony_fit`` fits the stack on (a model file records its own list)
 MAX_SENTENCES = 60  # bounds the encoder's work on very long reviews
 
@@ -142,9 +148,25 @@ def _logistic(x: np.ndarray, coef: list[float], intercept: float) -> np.ndarray:
     return x @ np.asarray(coef, dtype=float) + float(intercept)
 
 
+def bow_logits(texts: list[str], bow: dict) -> np.ndarray:
+    """The word model's logit per cleaned text: tf-idf of its words and word pairs (lower-cased, sublinear tf, the
+    vocabulary and idf stored in the model file) times the stored weights. Words outside the vocabulary count for
+    nothing, so an empty or foreign text scores the intercept."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(
+        vocabulary={t: i for i, t in enumerate(bow["vocabulary"])},
+        ngram_range=tuple(bow["ngram_range"]),
+        sublinear_tf=True,
+    )
+    vec.idf_ = np.asarray(bow["idf"], dtype=float)
+    return vec.transform(texts) @ np.asarray(bow["coef"], dtype=float) + float(bow["intercept"])
+
+
 def feature_matrix(texts: list[str], sentence_emb: np.ndarray, owner: np.ndarray, polarity, model: dict) -> np.ndarray:
     """From sentence embeddings (rows aligned to :func:`sentence_units`) to all of :data:`ALL_FEATURES` (the
-    review-sentence column is zero for a model file without a ``review_sentence`` model)."""
+    review-sentence and word-model columns are zero for a model file without a ``review_sentence`` / ``bow``
+    model)."""
     n = len(texts)
     pol = np.asarray(polarity, dtype=float)
     z = _logistic(review_vectors(sentence_emb, owner, n), model["text"]["coef"], model["text"]["intercept"])
@@ -153,6 +175,7 @@ def feature_matrix(texts: list[str], sentence_emb: np.ndarray, owner: np.ndarray
     )
     rs = model.get("review_sentence")
     rs_top2 = sentence_peaks(_logistic(sentence_emb, rs["coef"], rs["intercept"]), owner, n)[1] if rs else np.zeros(n)
+    bow = bow_logits(texts, model["bow"]) if model.get("bow") else np.zeros(n)
     x = stack_inputs(texts, z, top1, top2, pol)  # text_logit, sentence_max, sentence_top2, cues, known, words, neg
     sent = model.get("sentiment")
     flips = (
@@ -160,7 +183,7 @@ def feature_matrix(texts: list[str], sentence_emb: np.ndarray, owner: np.ndarray
         if sent
         else np.zeros((n, 2))
     )
-    return np.column_stack([x[:, :4], rs_top2, x[:, 4:], flips])
+    return np.column_stack([x[:, :4], rs_top2, bow, x[:, 4:], flips])
 
 
 def polarity_flips(sentiment_logit: np.ndarray, owner: np.ndarray, polarity: np.ndarray) -> np.ndarray:
@@ -229,13 +252,13 @@ class Irony(Tag):
     name = "irony"
     extra_columns = ("irony_score", "irony_basis")
     description = (
-        "Irony or sarcasm: a learned score from how the review sounds (MiniLM embeddings), positive words "
-        "against a negative label/rating or vice versa, and sarcasm cues."
+        "Irony or sarcasm: a learned score from how the review sounds (MiniLM embeddings) and which words it uses, "
+        "positive wording against a negative label/rating or vice versa, and sarcasm cues."
     )
     rule = (
         "irony_score = logistic stack of [MiniLM-embedding irony logits: a review model (iSarcasmEval tweets + "
-        "hand-labelled IMDB train reviews), tweet-sarcasm sentence peaks, an IMDB review-sentence model's two "
-        "highest sentence logits; cue score; incongruity with the label/rating: lexicon count, a sentence-sentiment "
+        "hand-labelled IMDB train reviews + written product reviews), tweet-sarcasm sentence peaks, an IMDB "
+        "review-sentence model's two highest sentence logits; a tf-idf word model (same reviews); cue score; incongruity with the label/rating: lexicon count, a sentence-sentiment "
         "model's strongest opposing sentence and share of opposing sentences, a negative-review indicator]; tagged "
         "where irony_score ≥ the threshold (the highest within 0.02 of the best F1 on a validation set of random IMDB train reviews; "
         "irony_model.json). Sampled reviews only on a run"

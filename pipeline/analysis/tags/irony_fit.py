@@ -4,26 +4,31 @@
         [--cache DIR] [--holdout]
 
 Training data (nothing from the IMDB test split):
-- ``data/irony/imdb_train_irony_labels.csv`` (411 IMDB train reviews, 97 ironic) and
-  ``data/irony/imdb_train_irony_labels_b34.csv`` (250 more, 47 ironic), labelled by reading; sampled with cue,
-  praise and incongruity strata, so richer in irony than IMDB at large (see ``data/irony/README.md``);
+- :data:`TRAINING_FILES`: 1,141 IMDB train reviews (244 ironic) labelled by reading, in three files; sampled with
+  cue, praise and incongruity strata, then by the model, so richer in irony than IMDB at large (see
+  ``data/irony/README.md``);
+- ``data/irony/product_reviews_train_written.csv``: 400 product reviews (200 ironic) **written** for training by four
+  AI assistants (one product domain each; not real reviews, see ``data/irony/README.md``): the review model, the word
+  model and the stack;
 - 2,000 random IMDB train reviews (none of the irony-labelled ones) and the UCI Amazon + Yelp sentences (2,000), for
   the sentence-sentiment model only (their sentiment labels, no irony label);
 - iSarcasmEval 2022 ``train.En.csv``: 3,468 tweets labelled sarcastic or not by their authors (the sentence model;
   with the IMDB labels, the review-sentence model and the review model). The review-sentence model's IMDB rows
   are sentences: those matching an ironic review's evidence quote (positive) and every sentence of a sincere review
-  (negative); the other sentences of ironic reviews are left out.
+  (negative); the other sentences of ironic reviews are left out. The word model (tf-idf words and word pairs)
+  learns from the IMDB labels and the product reviews, not the tweets (another register).
 
 Validation (never trained on):
 - ``data/irony/imdb_train_irony_validation.csv``: 300 further IMDB train reviews drawn at random, labelled by
   reading (also used earlier to choose between designs, so slightly optimistic);
 - ``data/irony/imdb_train_irony_holdout.csv`` (with ``--holdout``): 400 more random IMDB train reviews labelled
   before any model scored them; scored once per shipped design (session 8's, then session 9's sentiment-flip
-  design), never to choose between candidates;
+  design, session 10's refit, session 11's word model + product reviews), never to choose between candidates;
 - iSarcasmEval task A test tweets (1,400), text only.
 
-Choices made on the training data only: the review and review-sentence models' C (5-fold CV on the IMDB labels,
-by review, tweets always in the training folds) and the stack (fitted on out-of-fold logits of both). The threshold
+Choices made on the training data only: the review and review-sentence models' C (5-fold CV, scored on the IMDB
+labels, tweets always in the training folds), the word model's C (leave-one-writer-out on the product reviews) and
+the stack (fitted on out-of-fold logits, on IMDB labels and product reviews together). The threshold
 comes from the validation set (a random draw, unlike the training labels, which were picked for irony): the highest
 one within :data:`THRESHOLD_F1_TOLERANCE` of the best F1. The validation set also served to choose the design
 (which features the stack gets) among a few tried; the holdout did not.
@@ -65,6 +70,8 @@ TRAINING_FILES = tuple(
     IRONY_DATA / f
     for f in ("imdb_train_irony_labels.csv", "imdb_train_irony_labels_b34.csv", "imdb_train_irony_labels_b56.csv")
 )
+# 400 product reviews written for training by AI assistants (not real reviews; data/irony/README.md)
+PRODUCT_TRAINING = IRONY_DATA / "product_reviews_train_written.csv"
 VALIDATION = IRONY_DATA / "imdb_train_irony_validation.csv"
 HOLDOUT = IRONY_DATA / "imdb_train_irony_holdout.csv"
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
@@ -72,7 +79,9 @@ SENTENCE_C_GRID = (0.1, 0.3, 1.0)
 # F1 is flat near its best on the 300 validation reviews (0.31-0.35 from 0.38 to 0.54 in session 10): of the thresholds
 # within this much of the best, take the highest, which flags fewer sincere reviews
 THRESHOLD_F1_TOLERANCE = 0.02
-STRONG_WEIGHT = 1.0  # sample weight of strong-irony labels in the stack (1 = as many as the others)
+# the word model: C from leave-one-batch-out AUC on the written product reviews (0.3 / 1 / 3 gave 0.76 / 0.78 / 0.78)
+BOW_C = 3.0
+BOW_MAX_FEATURES = 20000
 
 
 def _auc(y, s) -> float:
@@ -187,8 +196,37 @@ def fit_sentiment(imdb: Path, challenge: Path, embed, exclude: set[str]) -> tupl
     return model, record
 
 
-def fit(imdb: Path, challenge: Path, embed, holdout: bool = False) -> dict:
-    """Fit the four models, validate, and return the JSON-able model dict. ``embed(texts) -> (n, d)``."""
+def read_products() -> pd.DataFrame:
+    """The written product reviews for training (``text``, ``stars``, ``ironic``, ``batch`` per row)."""
+    return pd.read_csv(PRODUCT_TRAINING)
+
+
+def fit_bow(texts: list[str], y: np.ndarray):
+    """The word model: tf-idf of words and word pairs, logistic regression (C = :data:`BOW_C`); returns the fitted
+    vectorizer and classifier."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=BOW_MAX_FEATURES)
+    return vec, _lr(BOW_C).fit(vec.fit_transform(texts), y)
+
+
+def bow_record(vec, clf) -> dict:
+    """The word model as JSON (vocabulary in column order, idf and weights to 6 significant digits)."""
+    vocab = sorted(vec.vocabulary_, key=vec.vocabulary_.get)
+    return {
+        "vocabulary": vocab,
+        "ngram_range": list(vec.ngram_range),
+        "idf": [float(f"{v:.6g}") for v in vec.idf_],
+        "coef": [float(f"{v:.6g}") for v in clf.coef_[0]],
+        "intercept": float(clf.intercept_[0]),
+        "C": BOW_C,
+    }
+
+
+def fit(imdb: Path, challenge: Path, embed, holdout: bool = False, products: pd.DataFrame | None = None) -> dict:
+    """Fit the five models, validate, and return the JSON-able model dict. ``embed(texts) -> (n, d)``;
+    ``products``: the written product reviews to train on (default: all of :data:`PRODUCT_TRAINING`; the
+    leave-one-writer-out benchmark passes three of the four batches)."""
     from sklearn.model_selection import StratifiedKFold
 
     lab = training_labels()
@@ -203,21 +241,40 @@ def fit(imdb: Path, challenge: Path, embed, holdout: bool = False) -> dict:
     e_units = embed(units)
     e_lab = review_vectors(e_units, owner, len(lab))
     pol_lab = review_polarity(lab["label"], lab["rating"]).to_numpy()
+    prod = read_products() if products is None else products
+    prod_texts = [clean_text(t) for t in prod["text"]]
+    y_prod = prod["ironic"].to_numpy().astype(int)
+    p_units, p_owner = sentence_units(prod_texts)
+    e_p_units = embed(p_units)
+    e_prod = review_vectors(e_p_units, p_owner, len(prod))
+    pol_prod = review_polarity(None, prod["stars"]).to_numpy()
     labelled = set(lab["id"]) | set(pd.read_csv(VALIDATION)["id"]) | set(pd.read_csv(HOLDOUT)["id"])
     sentiment, sentiment_record = fit_sentiment(imdb, challenge, embed, labelled)
 
     # the sentence model sees tweets only (sentence-sized, author-labelled): no IMDB label enters it
     sentence = _lr(1.0).fit(e_tw, y_tw)
-    # out-of-fold review logits on the IMDB labels; tweets are always in the training folds
-    folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(e_lab, y_lab))
-    oof = {C: np.zeros(len(lab)) for C in C_GRID}
+    # every labelled review, IMDB then product; folds stratified by class and source, tweets always in training
+    n_lab = len(lab)
+    all_texts = lab_texts + prod_texts
+    e_all = np.vstack([e_lab, e_prod])
+    y_all = np.concatenate([y_lab, y_prod])
+    source = np.r_[np.zeros(n_lab), np.ones(len(prod))]
+    folds_all = list(StratifiedKFold(5, shuffle=True, random_state=0).split(e_all, y_all * 2 + source))
+    oof = {C: np.zeros(len(y_all)) for C in C_GRID}
     for C in C_GRID:
-        for tr, te in folds:
-            m = _lr(C).fit(np.vstack([e_tw, e_lab[tr]]), np.concatenate([y_tw, y_lab[tr]]))
-            oof[C][te] = m.decision_function(e_lab[te])
-    best_C = max(C_GRID, key=lambda C: _auc(y_lab, oof[C]))
-    text_model = _lr(best_C).fit(np.vstack([e_tw, e_lab]), np.concatenate([y_tw, y_lab]))
-    # review-sentence model: tweets + IMDB sentences (evidence vs sincere reviews); out-of-fold by review
+        for tr, te in folds_all:
+            m = _lr(C).fit(np.vstack([e_tw, e_all[tr]]), np.concatenate([y_tw, y_all[tr]]))
+            oof[C][te] = m.decision_function(e_all[te])
+    best_C = max(C_GRID, key=lambda C: _auc(y_lab, oof[C][:n_lab]))  # chosen on the real (IMDB) labels
+    text_model = _lr(best_C).fit(np.vstack([e_tw, e_all]), np.concatenate([y_tw, y_all]))
+    # the word model: the same reviews (no tweets: their vocabulary is another register), out-of-fold for the stack
+    oof_bow = np.zeros(len(y_all))
+    for tr, te in folds_all:
+        vec, clf = fit_bow([all_texts[i] for i in tr], y_all[tr])
+        oof_bow[te] = clf.decision_function(vec.transform([all_texts[i] for i in te]))
+    bow = bow_record(*fit_bow(all_texts, y_all))
+    # review-sentence model: tweets + IMDB sentences (evidence vs sincere reviews); out-of-fold by IMDB review
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=0).split(e_lab, y_lab))
     lab_u = evidence_sentences(units, owner, y_lab, lab["evidence"])
 
     def sentence_fit(C: float, reviews: np.ndarray):
@@ -244,21 +301,28 @@ def fit(imdb: Path, challenge: Path, embed, holdout: bool = False) -> dict:
             "C": rs_C,
         },
         "sentiment": sentiment,
+        "bow": bow,
     }
     cols = [ALL_FEATURES.index(f) for f in STACK_FEATURES]
-    x_raw = feature_matrix(lab_texts, e_units, owner, pol_lab, model)[:, cols]
-    # the stack learns how far to trust out-of-fold logits, not overfit ones
+    x_raw = np.vstack(
+        [
+            feature_matrix(lab_texts, e_units, owner, pol_lab, model)[:, cols],
+            feature_matrix(prod_texts, e_p_units, p_owner, pol_prod, model)[:, cols],
+        ]
+    )
+    # the stack learns how far to trust out-of-fold logits, not overfit ones (the review-sentence model never saw
+    # a product review, so its product column is out-of-sample already)
     x_raw[:, STACK_FEATURES.index("text_logit")] = oof[best_C]
-    x_raw[:, STACK_FEATURES.index("review_sentence_top2")] = top2_rs[rs_C]
+    x_raw[:n_lab, STACK_FEATURES.index("review_sentence_top2")] = top2_rs[rs_C]
+    x_raw[:, STACK_FEATURES.index("bow_logit")] = oof_bow
     mean, std = x_raw.mean(0), np.where(x_raw.std(0) > 0, x_raw.std(0), 1.0)
-    x_lab = (x_raw - mean) / std
-    w = np.where(strong, STRONG_WEIGHT, 1.0)
-    stack = _lr(1.0).fit(x_lab, y_lab, sample_weight=w)
-    stack_text = _lr(1.0).fit(x_lab[:, :TEXT_ONLY_FEATURES], y_lab, sample_weight=w)
-    # out-of-fold stack scores: the honest training-data AUC (and the threshold the training labels would pick)
-    oof_stack = np.zeros(len(lab))
-    for tr, te in folds:
-        oof_stack[te] = _lr(1.0).fit(x_lab[tr], y_lab[tr], sample_weight=w[tr]).predict_proba(x_lab[te])[:, 1]
+    x_all = (x_raw - mean) / std
+    stack = _lr(1.0).fit(x_all, y_all)
+    stack_text = _lr(1.0).fit(x_all[:, :TEXT_ONLY_FEATURES], y_all)
+    # out-of-fold stack scores: the honest training-data AUC, per source
+    oof_stack = np.zeros(len(y_all))
+    for tr, te in folds_all:
+        oof_stack[te] = _lr(1.0).fit(x_all[tr], y_all[tr]).predict_proba(x_all[te])[:, 1]
     st = (y_lab == 0) | strong
     model.update(
         {
@@ -275,22 +339,29 @@ def fit(imdb: Path, challenge: Path, embed, holdout: bool = False) -> dict:
             },
             "threshold": None,  # set below, from the validation set
             "trained_on": {
-                "imdb_train_labels": {"n": len(lab), "ironic": int(y_lab.sum()), "strong": int(strong.sum())},
+                "imdb_train_labels": {"n": n_lab, "ironic": int(y_lab.sum()), "strong": int(strong.sum())},
+                "written_product_reviews": {"n": len(prod), "ironic": int(y_prod.sum()), "file": PRODUCT_TRAINING.name},
                 "isarcasmeval2022_train_tweets": {"n": len(tw), "sarcastic": int(y_tw.sum())},
                 "imdb_sentences_for_review_sentence_model": {
                     "evidence": int((lab_u == 1).sum()),
                     "sincere": int((lab_u == 0).sum()),
                 },
-                "cv_auc_review_model_oof": {str(C): round(_auc(y_lab, oof[C]), 4) for C in C_GRID},
+                "bow_vocabulary": len(bow["vocabulary"]),
+                "cv_auc_review_model_oof_imdb": {str(C): round(_auc(y_lab, oof[C][:n_lab]), 4) for C in C_GRID},
+                "cv_auc_bow_oof": {
+                    "imdb": round(_auc(y_lab, oof_bow[:n_lab]), 4),
+                    "products": round(_auc(y_prod, oof_bow[n_lab:]), 4),
+                },
                 "cv_auc_review_sentence_top2_oof": {str(C): round(_auc(y_lab, top2_rs[C]), 4) for C in SENTENCE_C_GRID},
-                "cv_auc_stack_oof": round(_auc(y_lab, oof_stack), 4),
-                "cv_auc_stack_oof_strong_only": round(_auc(y_lab[st], oof_stack[st]), 4),
-                "strong_weight": STRONG_WEIGHT,
+                "cv_auc_stack_oof": {
+                    "imdb": round(_auc(y_lab, oof_stack[:n_lab]), 4),
+                    "imdb_strong_only": round(_auc(y_lab[st], oof_stack[:n_lab][st]), 4),
+                    "products": round(_auc(y_prod, oof_stack[n_lab:]), 4),
+                },
                 "sentence_sentiment_model": sentiment_record,
                 "threshold_rule": f"the highest threshold within {THRESHOLD_F1_TOLERANCE} of the best F1 on the "
                 "validation set (random IMDB train reviews, text + label); the training labels are picked for irony, "
                 "so their best-F1 threshold does not carry to ordinary reviews",
-                "threshold_oof_best_f1": best_f1_threshold(y_lab, oof_stack),
             },
         }
     )
@@ -374,6 +445,24 @@ def _record(data: str, y: np.ndarray, s: np.ndarray, model: dict, texts: list[st
     }
 
 
+def cached_embed(cache: str | None):
+    """The packaged MiniLM's ``encode``; with ``cache``, embeddings are kept in that folder keyed by the texts' hash,
+    so re-runs skip the encoder."""
+    from ...classifiers.transformer.embed import shared_encoder
+
+    def embed(texts: list[str]) -> np.ndarray:
+        if not cache:
+            return shared_encoder().encode(texts)
+        key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:20]
+        path = Path(cache) / f"{key}.npy"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.save(path, shared_encoder().encode(texts))
+        return np.load(path)
+
+    return embed
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--imdb", default=os.environ.get("IMDB_DATA", str(REPO.parent / "shared" / "data" / "imdb")))
@@ -382,18 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", help="folder for embeddings keyed by the texts' hash (re-runs skip the encoder)")
     ap.add_argument("--holdout", action="store_true", help="also score the holdout set (once, for the final design)")
     args = ap.parse_args(argv)
-    from ...classifiers.transformer.embed import shared_encoder
-
-    def embed(texts: list[str]) -> np.ndarray:
-        if not args.cache:
-            return shared_encoder().encode(texts)
-        key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:20]
-        path = Path(args.cache) / f"{key}.npy"
-        if not path.is_file():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            np.save(path, shared_encoder().encode(texts))
-        return np.load(path)
-
+    embed = cached_embed(args.cache)
     model = fit(Path(args.imdb), Path(args.challenge), embed, args.holdout)
     Path(args.out).write_text(json.dumps(model, indent=1) + "\n")
     for r in model["validation"]:

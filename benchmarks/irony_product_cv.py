@@ -1,0 +1,84 @@
+"""Leave-one-writer-out check of the ``irony`` tag on the written product reviews it trains on.
+
+    python benchmarks/irony_product_cv.py [--cache DIR]
+
+``data/irony/product_reviews_train_written.csv`` has four batches of 100 reviews, each written by another AI
+assistant on another set of product domains (books/films/music/games/toys; electronics/software; kitchen/food/
+beauty/baby/pets; clothing/tools/garden/sports/office). For each batch, the whole fit (``irony_fit.fit``: review
+model, word model, stack) is redone without it and the batch is scored, with its stars and text only. That measures
+how far what was learned carries to a writer and domains the models never saw, for the old design (session 10's
+shipped model, which no product review trained) and this one. The reviews are written, not real: the numbers bound
+what the written data can show, they are not a product-review benchmark. Writes
+``benchmarks/results/irony-product-cv-<date>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.analysis.tags.irony import irony_scores, review_polarity, sentence_units
+from pipeline.analysis.tags.irony_fit import REPO, auc_ci, cached_embed, fit, read_products
+from pipeline.text import clean_text
+
+
+def _auc(y, s) -> list[float]:
+    return [round(v, 3) for v in auc_ci(np.asarray(y), np.asarray(s))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--imdb", default=os.environ.get("IMDB_DATA", str(REPO.parent / "shared" / "data" / "imdb")))
+    ap.add_argument("--challenge", default=str(REPO.parent / "shared" / "data" / "challenge"))
+    ap.add_argument("--cache", help="embedding cache folder (as for irony_fit)")
+    ap.add_argument(
+        "--baseline",
+        help="an older irony_model.json to score on the same batches (session 10's: "
+        "git show e45f602:pipeline/analysis/tags/irony_model.json > FILE)",
+    )
+    a = ap.parse_args()
+    embed = cached_embed(a.cache)
+    prod = read_products()
+    out = {
+        "benchmark": "irony leave-one-writer-out on written product reviews",
+        "date": date.today().isoformat(),
+        "baseline": a.baseline and "session 10's irony_model.json (commit e45f602), trained on no product review",
+    }
+    out["batches"], pooled = (
+        {},
+        {"with stars": [], "text only": [], "baseline with stars": [], "baseline text only": []},
+    )
+    baseline = json.loads(Path(a.baseline).read_text()) if a.baseline else None
+    for batch in sorted(prod["batch"].unique()):
+        held = prod[prod["batch"] == batch]
+        model = fit(
+            Path(a.imdb), Path(a.challenge), embed, products=prod[prod["batch"] != batch].reset_index(drop=True)
+        )
+        texts = [clean_text(t) for t in held["text"]]
+        units, owner = sentence_units(texts)
+        emb = embed(units)
+        pol = review_polarity(None, held["stars"]).to_numpy()
+        res = {"categories": sorted(held["category"].unique().tolist())[:12], "n": len(held)}
+        for name, m in (("", model), ("baseline ", baseline)):
+            if m is None:
+                continue
+            for basis, p in (("with stars", pol), ("text only", np.full(len(held), np.nan))):
+                s = irony_scores(texts, emb, owner, p, m)["irony_score"].to_numpy()
+                res[name + basis] = _auc(held["ironic"], s)[0]
+                pooled[name + basis].append(res[name + basis])
+        out["batches"][batch] = res
+        print(batch, json.dumps(res), flush=True)
+    out["mean_auc"] = {k: round(float(np.mean(v)), 3) for k, v in pooled.items() if v}
+    print(json.dumps(out["mean_auc"]))
+    dest = REPO / "benchmarks" / "results" / f"irony-product-cv-{out['date']}.json"
+    dest.write_text(json.dumps(out, indent=1) + "\n")
+    print("wrote", dest)
+
+
+if __name__ == "__main__":
+    main()
