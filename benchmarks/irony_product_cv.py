@@ -2,14 +2,20 @@
 
     python benchmarks/irony_product_cv.py [--cache DIR]
 
-``data/irony/product_reviews_train_written.csv`` has four batches of 100 reviews, each written by another AI
-assistant on another set of product domains (books/films/music/games/toys; electronics/software; kitchen/food/
-beauty/baby/pets; clothing/tools/garden/sports/office). For each batch, the whole fit (``irony_fit.fit``: review
-model, word model, stack) is redone without it and the batch is scored, with its stars and text only. That measures
-how far what was learned carries to a writer and domains the models never saw, for the old design (session 10's
-shipped model, which no product review trained) and this one. The reviews are written, not real: the numbers bound
+``data/irony/product_reviews_train_written.csv`` has eight batches of 100 reviews, each written by another AI
+assistant, the first four on other product domains (books/films/music/games/toys; electronics/software; kitchen/food/
+beauty/baby/pets; clothing/tools/garden/sports/office), the next four in other styles (long; short; 2005-2012 media and
+gadgets; casual). For each batch, the whole fit (``irony_fit.fit``: review model, word model, stack) is redone
+without it and the batch is scored, with its stars and text only. That measures how far what was learned carries to
+a writer, domains and a style the models never saw, for the old design (session 10's shipped model, which no product
+review trained) and this one. The reviews are written, not real: the numbers bound
 what the written data can show, they are not a product-review benchmark. Writes
 ``benchmarks/results/irony-product-cv-<date>.json``.
+
+    python benchmarks/irony_product_cv.py --score NAME=MODEL.json ... --batches wF wG wH
+
+scores saved models on the named batches without refitting (session 11: the model fitted on batches wA-wD, scored
+on wE-wH, written after it was fitted); writes ``benchmarks/results/irony-product-fresh-batches-<date>.json``.
 """
 
 from __future__ import annotations
@@ -41,9 +47,13 @@ def main() -> None:
         help="an older irony_model.json to score on the same batches (session 10's: "
         "git show e45f602:pipeline/analysis/tags/irony_model.json > FILE)",
     )
+    ap.add_argument("--score", nargs="*", default=[], help="NAME=irony_model.json to score without refitting")
+    ap.add_argument("--batches", nargs="*", default=[], help="with --score: the batches to score")
     a = ap.parse_args()
     embed = cached_embed(a.cache)
     prod = read_products()
+    if a.score:
+        return score_saved(prod, dict(x.split("=", 1) for x in a.score), a.batches, embed)
     out = {
         "benchmark": "irony leave-one-writer-out on written product reviews",
         "date": date.today().isoformat(),
@@ -76,6 +86,28 @@ def main() -> None:
     out["mean_auc"] = {k: round(float(np.mean(v)), 3) for k, v in pooled.items() if v}
     print(json.dumps(out["mean_auc"]))
     dest = REPO / "benchmarks" / "results" / f"irony-product-cv-{out['date']}.json"
+    dest.write_text(json.dumps(out, indent=1) + "\n")
+    print("wrote", dest)
+
+
+def score_saved(prod, models: dict[str, str], batches: list[str], embed) -> None:
+    """AUC of saved models on some batches, with stars and text only, per batch and pooled."""
+    held = prod[prod["batch"].isin(batches)].reset_index(drop=True)
+    texts = [clean_text(t) for t in held["text"]]
+    units, owner = sentence_units(texts)
+    emb = embed(units)
+    pol = review_polarity(None, held["stars"]).to_numpy()
+    out = {"benchmark": "irony on written product batches no scored model trained on", "date": date.today().isoformat()}
+    out["batches"], out["models"] = batches, {}
+    for name, path in models.items():
+        m, res = json.loads(Path(path).read_text()), {}
+        for basis, p in (("with stars", pol), ("text only", np.full(len(held), np.nan))):
+            s = irony_scores(texts, emb, owner, p, m)["irony_score"].to_numpy()
+            res[basis] = {b: _auc(held["ironic"][held["batch"] == b], s[held["batch"] == b]) for b in batches}
+            res[basis]["pooled"] = _auc(held["ironic"], s)
+        out["models"][name] = res
+        print(name, json.dumps(res))
+    dest = REPO / "benchmarks" / "results" / f"irony-product-fresh-batches-{out['date']}.json"
     dest.write_text(json.dumps(out, indent=1) + "\n")
     print("wrote", dest)
 

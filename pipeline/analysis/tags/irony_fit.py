@@ -7,9 +7,9 @@ Training data (nothing from the IMDB test split):
 - :data:`TRAINING_FILES`: 1,141 IMDB train reviews (244 ironic) labelled by reading, in three files; sampled with
   cue, praise and incongruity strata, then by the model, so richer in irony than IMDB at large (see
   ``data/irony/README.md``);
-- ``data/irony/product_reviews_train_written.csv``: 400 product reviews (200 ironic) **written** for training by four
-  AI assistants (one product domain each; not real reviews, see ``data/irony/README.md``): the review model, the word
-  model and the stack;
+- ``data/irony/product_reviews_train_written.csv``: 800 product reviews (400 ironic) **written** for training by eight
+  AI assistants (100 each, other domains or styles; not real reviews, see ``data/irony/README.md``): the review
+  model, the word model and the stack;
 - 2,000 random IMDB train reviews (none of the irony-labelled ones) and the UCI Amazon + Yelp sentences (2,000), for
   the sentence-sentiment model only (their sentiment labels, no irony label);
 - iSarcasmEval 2022 ``train.En.csv``: 3,468 tweets labelled sarcastic or not by their authors (the sentence model;
@@ -70,7 +70,7 @@ TRAINING_FILES = tuple(
     IRONY_DATA / f
     for f in ("imdb_train_irony_labels.csv", "imdb_train_irony_labels_b34.csv", "imdb_train_irony_labels_b56.csv")
 )
-# 400 product reviews written for training by AI assistants (not real reviews; data/irony/README.md)
+# 800 product reviews written for training by AI assistants (not real reviews; data/irony/README.md)
 PRODUCT_TRAINING = IRONY_DATA / "product_reviews_train_written.csv"
 VALIDATION = IRONY_DATA / "imdb_train_irony_validation.csv"
 HOLDOUT = IRONY_DATA / "imdb_train_irony_holdout.csv"
@@ -226,7 +226,7 @@ def bow_record(vec, clf) -> dict:
 def fit(imdb: Path, challenge: Path, embed, holdout: bool = False, products: pd.DataFrame | None = None) -> dict:
     """Fit the five models, validate, and return the JSON-able model dict. ``embed(texts) -> (n, d)``;
     ``products``: the written product reviews to train on (default: all of :data:`PRODUCT_TRAINING`; the
-    leave-one-writer-out benchmark passes three of the four batches)."""
+    leave-one-writer-out benchmark passes all batches but one)."""
     from sklearn.model_selection import StratifiedKFold
 
     lab = training_labels()
