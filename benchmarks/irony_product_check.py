@@ -22,10 +22,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.analysis.tags.irony import IRONY_MODEL, embed, irony_scores, review_polarity, sentence_units
-from pipeline.analysis.tags.irony_fit import auc_ci
+from pipeline.analysis.tags.irony import IRONY_MODEL, embed
+from pipeline.analysis.tags.irony_fit import auc_ci, labelled_products, scores
 from pipeline.analysis.tags.lexical import sarcasm_score
-from pipeline.text import clean_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "irony" / "product_reviews_written.csv"
@@ -48,21 +47,18 @@ def main() -> None:
     models = a.model or [str(IRONY_MODEL)]
     names = a.name or [Path(m).stem for m in models]
     d = pd.read_csv(DATA)
-    texts = [clean_text(t) for t in d["text"]]
-    units, owner = sentence_units(texts)
-    emb = embed(units)
-    pol = review_polarity(None, d["stars"]).to_numpy()
+    lab = labelled_products(d, embed)
     out = {
         "data": f"{DATA.relative_to(ROOT)}: 80 product reviews written by an AI assistant (40 ironic), not real reviews",
         "date": date.today().isoformat(),
-        "old_cues_roc_auc": _auc(d["ironic"], [sarcasm_score(t) for t in texts]),
+        "old_cues_roc_auc": _auc(d["ironic"], [sarcasm_score(t) for t in lab.texts]),
         "models": {},
     }
     for path, name in zip(models, names):
         m = json.loads(Path(path).read_text())
         res = {}
-        for basis, p in (("with stars", pol), ("text only", np.full(len(d), np.nan))):
-            s = irony_scores(texts, emb, owner, p, m)["irony_score"].to_numpy()
+        for basis, text_only in (("with stars", False), ("text only", True)):
+            s = scores(lab, m, text_only)
             res[basis] = {"all": _auc(d["ironic"], s)}
             for band, kinds in BANDS.items():
                 sub = d["kind"].isin(kinds).to_numpy()

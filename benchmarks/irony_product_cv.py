@@ -28,9 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.analysis.tags.irony import irony_scores, review_polarity, sentence_units
-from pipeline.analysis.tags.irony_fit import REPO, auc_ci, cached_embed, fit, read_products
-from pipeline.text import clean_text
+from pipeline.analysis.tags.irony_fit import REPO, auc_ci, cached_embed, fit, labelled_products, read_products, scores
 
 
 def _auc(y, s) -> list[float]:
@@ -65,21 +63,17 @@ def main() -> None:
     )
     baseline = json.loads(Path(a.baseline).read_text()) if a.baseline else None
     for batch in sorted(prod["batch"].unique()):
-        held = prod[prod["batch"] == batch]
+        rows = prod[prod["batch"] == batch]
         model = fit(
             Path(a.imdb), Path(a.challenge), embed, products=prod[prod["batch"] != batch].reset_index(drop=True)
         )
-        texts = [clean_text(t) for t in held["text"]]
-        units, owner = sentence_units(texts)
-        emb = embed(units)
-        pol = review_polarity(None, held["stars"]).to_numpy()
-        res = {"categories": sorted(held["category"].unique().tolist())[:12], "n": len(held)}
+        held = labelled_products(rows, embed)
+        res = {"categories": sorted(rows["category"].unique().tolist())[:12], "n": len(rows)}
         for name, m in (("", model), ("baseline ", baseline)):
             if m is None:
                 continue
-            for basis, p in (("with stars", pol), ("text only", np.full(len(held), np.nan))):
-                s = irony_scores(texts, emb, owner, p, m)["irony_score"].to_numpy()
-                res[name + basis] = _auc(held["ironic"], s)[0]
+            for basis, text_only in (("with stars", False), ("text only", True)):
+                res[name + basis] = _auc(held.y, scores(held, m, text_only))[0]
                 pooled[name + basis].append(res[name + basis])
         out["batches"][batch] = res
         print(batch, json.dumps(res), flush=True)
@@ -92,19 +86,16 @@ def main() -> None:
 
 def score_saved(prod, models: dict[str, str], batches: list[str], embed) -> None:
     """AUC of saved models on some batches, with stars and text only, per batch and pooled."""
-    held = prod[prod["batch"].isin(batches)].reset_index(drop=True)
-    texts = [clean_text(t) for t in held["text"]]
-    units, owner = sentence_units(texts)
-    emb = embed(units)
-    pol = review_polarity(None, held["stars"]).to_numpy()
+    rows = prod[prod["batch"].isin(batches)].reset_index(drop=True)
+    held = labelled_products(rows, embed)
     out = {"benchmark": "irony on written product batches no scored model trained on", "date": date.today().isoformat()}
     out["batches"], out["models"] = batches, {}
     for name, path in models.items():
         m, res = json.loads(Path(path).read_text()), {}
-        for basis, p in (("with stars", pol), ("text only", np.full(len(held), np.nan))):
-            s = irony_scores(texts, emb, owner, p, m)["irony_score"].to_numpy()
-            res[basis] = {b: _auc(held["ironic"][held["batch"] == b], s[held["batch"] == b]) for b in batches}
-            res[basis]["pooled"] = _auc(held["ironic"], s)
+        for basis, text_only in (("with stars", False), ("text only", True)):
+            s = scores(held, m, text_only)
+            res[basis] = {b: _auc(held.y[rows["batch"] == b], s[rows["batch"] == b]) for b in batches}
+            res[basis]["pooled"] = _auc(held.y, s)
         out["models"][name] = res
         print(name, json.dumps(res))
     dest = REPO / "benchmarks" / "results" / f"irony-product-fresh-batches-{out['date']}.json"

@@ -241,13 +241,9 @@ def fit(imdb: Path, challenge: Path, embed, holdout: bool = False, products: pd.
     e_units = embed(units)
     e_lab = review_vectors(e_units, owner, len(lab))
     pol_lab = review_polarity(lab["label"], lab["rating"]).to_numpy()
-    prod = read_products() if products is None else products
-    prod_texts = [clean_text(t) for t in prod["text"]]
-    y_prod = prod["ironic"].to_numpy().astype(int)
-    p_units, p_owner = sentence_units(prod_texts)
-    e_p_units = embed(p_units)
-    e_prod = review_vectors(e_p_units, p_owner, len(prod))
-    pol_prod = review_polarity(None, prod["stars"]).to_numpy()
+    prod = labelled_products(read_products() if products is None else products, embed)
+    y_prod = prod.y
+    e_prod = review_vectors(prod.emb, prod.owner, len(y_prod))
     labelled = set(lab["id"]) | set(pd.read_csv(VALIDATION)["id"]) | set(pd.read_csv(HOLDOUT)["id"])
     sentiment, sentiment_record = fit_sentiment(imdb, challenge, embed, labelled)
 
@@ -255,10 +251,10 @@ def fit(imdb: Path, challenge: Path, embed, holdout: bool = False, products: pd.
     sentence = _lr(1.0).fit(e_tw, y_tw)
     # every labelled review, IMDB then product; folds stratified by class and source, tweets always in training
     n_lab = len(lab)
-    all_texts = lab_texts + prod_texts
+    all_texts = lab_texts + prod.texts
     e_all = np.vstack([e_lab, e_prod])
     y_all = np.concatenate([y_lab, y_prod])
-    source = np.r_[np.zeros(n_lab), np.ones(len(prod))]
+    source = np.r_[np.zeros(n_lab), np.ones(len(y_prod))]
     folds_all = list(StratifiedKFold(5, shuffle=True, random_state=0).split(e_all, y_all * 2 + source))
     oof = {C: np.zeros(len(y_all)) for C in C_GRID}
     for C in C_GRID:
@@ -307,7 +303,7 @@ def fit(imdb: Path, challenge: Path, embed, holdout: bool = False, products: pd.
     x_raw = np.vstack(
         [
             feature_matrix(lab_texts, e_units, owner, pol_lab, model)[:, cols],
-            feature_matrix(prod_texts, e_p_units, p_owner, pol_prod, model)[:, cols],
+            feature_matrix(prod.texts, prod.emb, prod.owner, prod.polarity, model)[:, cols],
         ]
     )
     # the stack learns how far to trust out-of-fold logits, not overfit ones (the review-sentence model never saw
@@ -340,7 +336,11 @@ def fit(imdb: Path, challenge: Path, embed, holdout: bool = False, products: pd.
             "threshold": None,  # set below, from the validation set
             "trained_on": {
                 "imdb_train_labels": {"n": n_lab, "ironic": int(y_lab.sum()), "strong": int(strong.sum())},
-                "written_product_reviews": {"n": len(prod), "ironic": int(y_prod.sum()), "file": PRODUCT_TRAINING.name},
+                "written_product_reviews": {
+                    "n": len(y_prod),
+                    "ironic": int(y_prod.sum()),
+                    "file": PRODUCT_TRAINING.name,
+                },
                 "isarcasmeval2022_train_tweets": {"n": len(tw), "sarcastic": int(y_tw.sum())},
                 "imdb_sentences_for_review_sentence_model": {
                     "evidence": int((lab_u == 1).sum()),
@@ -366,34 +366,48 @@ def fit(imdb: Path, challenge: Path, embed, holdout: bool = False, products: pd.
         }
     )
     val = read_labelled(VALIDATION, imdb, embed)
-    model["threshold"] = best_f1_threshold(val.y, _scores(val, model), THRESHOLD_F1_TOLERANCE)
+    model["threshold"] = best_f1_threshold(val.y, scores(val, model), THRESHOLD_F1_TOLERANCE)
     model["validation"] = validate(model, imdb, challenge, embed, holdout, val)
     return model
 
 
 class Labelled(NamedTuple):
-    """One labelled IMDB-train file, read and encoded once, for every score taken on it."""
+    """Labelled reviews, read and encoded once, for every score taken on them."""
 
     y: np.ndarray  # 1 = ironic
     strong: np.ndarray  # True for the non-ironic rows and the strong-irony ones
-    texts: list[str]
+    texts: list[str]  # cleaned
     owner: np.ndarray  # per sentence, its review
     emb: np.ndarray  # sentence embeddings
     polarity: np.ndarray  # from the label / rating
 
 
-def read_labelled(path: Path, imdb: Path, embed) -> Labelled:
-    """Read one labelled file (``data/irony/*.csv``) and encode its reviews' sentences once."""
-    val = pd.read_csv(path)
-    texts = imdb_train_texts(val["id"], imdb)
-    y = val["ironic"].to_numpy()
+def encode_labelled(texts: list[str], y: np.ndarray, strong: np.ndarray, polarity: np.ndarray, embed) -> Labelled:
+    """Encode the sentences of cleaned, labelled texts once."""
     units, owner = sentence_units(texts)
+    return Labelled(y, strong, texts, owner, embed(units), polarity)
+
+
+def read_labelled(path: Path, imdb: Path, embed) -> Labelled:
+    """Read one labelled IMDB-train file (``data/irony/*.csv``) and encode its reviews' sentences once."""
+    val = pd.read_csv(path)
+    y = val["ironic"].to_numpy()
     strong = (y == 0) | (val["strength"].fillna("") == "strong").to_numpy()
-    return Labelled(y, strong, texts, owner, embed(units), review_polarity(val["label"], val["rating"]).to_numpy())
+    pol = review_polarity(val["label"], val["rating"]).to_numpy()
+    return encode_labelled(imdb_train_texts(val["id"], imdb), y, strong, pol, embed)
 
 
-def _scores(lab: Labelled, model: dict, text_only: bool = False) -> np.ndarray:
-    """``irony_score`` per review of ``lab``, with its label or text only."""
+def labelled_products(frame: pd.DataFrame, embed) -> Labelled:
+    """Product reviews with ``text``, ``stars`` and ``ironic`` (the written files), encoded once; their polarity
+    comes from the stars. They carry no irony strength, so every row counts as 'strong'."""
+    y = frame["ironic"].to_numpy().astype(int)
+    texts = [clean_text(t) for t in frame["text"]]
+    pol = review_polarity(None, frame["stars"]).to_numpy()
+    return encode_labelled(texts, y, np.ones(len(y), dtype=bool), pol, embed)
+
+
+def scores(lab: Labelled, model: dict, text_only: bool = False) -> np.ndarray:
+    """``irony_score`` per review of ``lab``, with its label / stars or text only."""
     pol = np.full(len(lab.y), np.nan) if text_only else lab.polarity
     return irony_scores(lab.texts, lab.emb, lab.owner, pol, model)["irony_score"].to_numpy()
 
@@ -403,7 +417,7 @@ def _review_records(lab: Labelled, name: str, model: dict) -> list[dict]:
     out, st = [], lab.strong
     strong_texts = list(np.array(lab.texts)[st])
     for basis, text_only in (("text+label", False), ("text only", True)):
-        s = _scores(lab, model, text_only)
+        s = scores(lab, model, text_only)
         out.append(_record(f"{name} ({basis})", lab.y, s, model, lab.texts))
         out.append(_record(f"same, strong irony only vs non-ironic ({basis})", lab.y[st], s[st], model, strong_texts))
     return out
