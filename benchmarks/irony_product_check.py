@@ -19,11 +19,10 @@ import json
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from pipeline.analysis.tags.irony import IRONY_MODEL, embed
-from pipeline.analysis.tags.irony_fit import auc_ci, labelled_products, scores
+from pipeline.analysis.tags.irony_fit import labelled_products, rounded_auc_ci, scores
 from pipeline.analysis.tags.lexical import sarcasm_score
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,10 +32,6 @@ BANDS = {
     "1-2 stars: sarcastic vs sincere complaints": ("sarcastic_complaint", "sincere_negative"),
     "3-4 stars: sarcastic vs sincere": ("sarcastic_mid", "sincere_mid"),
 }
-
-
-def _auc(y, s) -> list[float]:
-    return [round(v, 3) for v in auc_ci(np.asarray(y), np.asarray(s))]
 
 
 def main() -> None:
@@ -51,7 +46,7 @@ def main() -> None:
     out = {
         "data": f"{DATA.relative_to(ROOT)}: 80 product reviews written by an AI assistant (40 ironic), not real reviews",
         "date": date.today().isoformat(),
-        "old_cues_roc_auc": _auc(d["ironic"], [sarcasm_score(t) for t in lab.texts]),
+        "old_cues_roc_auc": rounded_auc_ci(d["ironic"], [sarcasm_score(t) for t in lab.texts]),
         "models": {},
     }
     for path, name in zip(models, names):
@@ -59,10 +54,10 @@ def main() -> None:
         res = {}
         for basis, text_only in (("with stars", False), ("text only", True)):
             s = scores(lab, m, text_only)
-            res[basis] = {"all": _auc(d["ironic"], s)}
+            res[basis] = {"all": rounded_auc_ci(d["ironic"], s)}
             for band, kinds in BANDS.items():
                 sub = d["kind"].isin(kinds).to_numpy()
-                res[basis][band] = _auc(d["ironic"][sub], s[sub])
+                res[basis][band] = rounded_auc_ci(d["ironic"][sub], s[sub])
             res[basis]["mean_score_by_kind"] = {
                 k: round(float(s[d["kind"] == k].mean()), 3) for k in sorted(set(d["kind"]))
             }

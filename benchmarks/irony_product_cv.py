@@ -28,11 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.analysis.tags.irony_fit import REPO, auc_ci, cached_embed, fit, labelled_products, read_products, scores
-
-
-def _auc(y, s) -> list[float]:
-    return [round(v, 3) for v in auc_ci(np.asarray(y), np.asarray(s))]
+from pipeline.analysis.tags.irony_fit import (
+    REPO,
+    cached_embed,
+    fit,
+    labelled_products,
+    read_products,
+    rounded_auc_ci,
+    scores,
+)
 
 
 def main() -> None:
@@ -73,7 +77,7 @@ def main() -> None:
             if m is None:
                 continue
             for basis, text_only in (("with stars", False), ("text only", True)):
-                res[name + basis] = _auc(held.y, scores(held, m, text_only))[0]
+                res[name + basis] = rounded_auc_ci(held.y, scores(held, m, text_only))[0]
                 pooled[name + basis].append(res[name + basis])
         out["batches"][batch] = res
         print(batch, json.dumps(res), flush=True)
@@ -94,8 +98,8 @@ def score_saved(prod, models: dict[str, str], batches: list[str], embed) -> None
         m, res = json.loads(Path(path).read_text()), {}
         for basis, text_only in (("with stars", False), ("text only", True)):
             s = scores(held, m, text_only)
-            res[basis] = {b: _auc(held.y[rows["batch"] == b], s[rows["batch"] == b]) for b in batches}
-            res[basis]["pooled"] = _auc(held.y, s)
+            res[basis] = {b: rounded_auc_ci(held.y[rows["batch"] == b], s[rows["batch"] == b]) for b in batches}
+            res[basis]["pooled"] = rounded_auc_ci(held.y, s)
         out["models"][name] = res
         print(name, json.dumps(res))
     dest = REPO / "benchmarks" / "results" / f"irony-product-fresh-batches-{out['date']}.json"

@@ -406,6 +406,25 @@ def test_irony_label_files_are_disjoint_train_reviews_that_carry_their_quotes(im
             assert all(f in text for f in frags if f), (r.id, r.evidence)
 
 
+def test_uci_irony_labels_cover_every_sentence_and_dedupe_on_read():
+    """The real-text irony check: one label row per UCI Amazon/Yelp sentence (sentiment label copied from the
+    source), ironic only with a note, unsure never ironic; read back, repeated texts count once and every ironic
+    sentence is negative (which is why the validation compares ironic with sincere *negative* sentences)."""
+    from pipeline.analysis.tags.irony_fit import REPO, UCI_IRONY, UCI_SENTENCES, read_uci_sentences
+
+    challenge = REPO.parent / "shared" / "data" / "challenge"
+    if not (challenge / UCI_SENTENCES).is_file():
+        pytest.skip("shared challenge data absent")
+    lab = pd.read_csv(UCI_IRONY, keep_default_na=False)
+    assert len(lab) == 2000 and not lab.duplicated(["domain", "line"]).any()
+    assert set(lab["ironic"]) == {0, 1} and not (lab["unsure"].eq(1) & lab["ironic"].eq(1)).any()
+    assert (lab.loc[lab["ironic"] == 1, "note"].str.len() > 10).all()
+    assert set(lab["agreement"]) == {"both", "split"}
+    d = read_uci_sentences(challenge)
+    assert len(d) < len(lab) and not d.duplicated(["domain", "text"]).any()
+    assert d["ironic"].sum() >= 10 and (d.loc[d["ironic"] == 1, "label"] == 0).all()
+
+
 def test_irony_word_model_scores_the_same_from_its_json_record():
     """The word model ships as JSON (vocabulary, idf, weights); scored from that record it must give the fitted
     classifier's logits (to the 6 stored digits), and a text with no known word scores the intercept."""
