@@ -425,6 +425,23 @@ def test_uci_irony_labels_cover_every_sentence_and_dedupe_on_read():
     assert d["ironic"].sum() >= 10 and (d.loc[d["ironic"] == 1, "label"] == 0).all()
 
 
+def test_source_weights_give_every_source_the_pooled_ironic_share():
+    """The irony models train on IMDB labels (a fifth ironic) and written product reviews (half ironic) together;
+    weighted, each source carries the pooled ironic share (over all rows) and keeps its total weight, so no source's words or
+    features stand for irony by themselves. A one-class source is left at weight 1."""
+    from pipeline.analysis.tags.irony_fit import source_weights
+
+    y = np.array([1] * 20 + [0] * 80 + [1] * 50 + [0] * 50 + [0] * 5)
+    source = np.array([0] * 100 + [1] * 100 + [2] * 5)
+    w = source_weights(y, source)
+    for s in (0, 1):
+        rows = source == s
+        assert w[rows].sum() == pytest.approx(rows.sum())
+        assert w[rows & (y == 1)].sum() / w[rows].sum() == pytest.approx(y.mean())
+    assert w[source == 0][0] > 1 > w[source == 1][0]  # the rarer-irony source's ironic rows count up
+    assert (w[source == 2] == 1).all()
+
+
 def test_irony_word_model_scores_the_same_from_its_json_record():
     """The word model ships as JSON (vocabulary, idf, weights); scored from that record it must give the fitted
     classifier's logits (to the 6 stored digits), and a text with no known word scores the intercept."""
