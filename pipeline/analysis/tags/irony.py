@@ -20,10 +20,11 @@
 
 A small logistic "stack" combines them, fitted on the IMDB labels and the written product reviews together (so that
 neither domain's habits — nearly all IMDB irony is in pans — decide alone), each source weighted to the same ironic
-share (else the domain itself reads as irony: half the written reviews are ironic, a fifth of the IMDB labels); the models ship in ``irony_model.json`` with the record of what they
-were validated on. A review's polarity comes from its ``label``, else its star rating (≤ 40 % of the scale
-negative, ≥ 70 % positive); without either the incongruity terms are off and ``irony_basis`` says
-``text only``: the score is then weaker (see the validation record), never a guess at the label.
+share (else the domain itself reads as irony: half the written reviews are ironic, a fifth of the IMDB labels); the
+models ship in ``irony_model.json`` with the record of what they were validated on. A review's polarity comes from
+its ``label``, else its star rating (≤ 40 % of the scale negative, ≥ 70 % positive); without either the incongruity
+terms are off and ``irony_basis`` says ``text only``: the score is then weaker (see the validation record), never a
+guess at the label.
 
 ``python -m pipeline.analysis.tags.irony_fit`` re-trains the models and rewrites the JSON.
 """

@@ -84,7 +84,6 @@ THRESHOLD_F1_TOLERANCE = 0.02
 # the word model: C from leave-one-batch-out AUC on the written product reviews (0.3 / 1 / 3 gave 0.76 / 0.78 / 0.78)
 BOW_C = 3.0
 BOW_MAX_FEATURES = 20000
-BALANCE_SOURCES = True  # the same ironic share in every training source (see source_weights)
 
 
 def _auc(y, s) -> float:
@@ -247,10 +246,18 @@ def bow_record(vec, clf) -> dict:
     }
 
 
-def fit(imdb: Path, challenge: Path, embed, holdout: bool = False, products: pd.DataFrame | None = None) -> dict:
+def fit(
+    imdb: Path,
+    challenge: Path,
+    embed,
+    holdout: bool = False,
+    products: pd.DataFrame | None = None,
+    balance_sources: bool = True,
+) -> dict:
     """Fit the five models, validate, and return the JSON-able model dict. ``embed(texts) -> (n, d)``;
     ``products``: the written product reviews to train on (default: all of :data:`PRODUCT_TRAINING`; the
-    leave-one-writer-out benchmark passes all batches but one)."""
+    leave-one-writer-out benchmark passes all batches but one); ``balance_sources``: weight each training source to
+    the same ironic share (:func:`source_weights`; ``False`` only for the benchmark's ablation)."""
     from sklearn.model_selection import StratifiedKFold
 
     lab = training_labels()
@@ -279,7 +286,7 @@ def fit(imdb: Path, challenge: Path, embed, holdout: bool = False, products: pd.
     e_all = np.vstack([e_lab, e_prod])
     y_all = np.concatenate([y_lab, y_prod])
     source = np.r_[np.zeros(n_lab), np.ones(len(y_prod))]
-    w_all = source_weights(y_all, source) if BALANCE_SOURCES else np.ones(len(y_all))
+    w_all = source_weights(y_all, source) if balance_sources else np.ones(len(y_all))
     w_tw = np.ones(len(y_tw))
     folds_all = list(StratifiedKFold(5, shuffle=True, random_state=0).split(e_all, y_all * 2 + source))
     oof = {C: np.zeros(len(y_all)) for C in C_GRID}
@@ -434,21 +441,23 @@ def read_uci_sentences(challenge: Path) -> pd.DataFrame:
     return d.drop_duplicates(["domain", "text"]).reset_index(drop=True)
 
 
+def _labelled_frame(frame: pd.DataFrame, polarity: pd.Series, embed) -> Labelled:
+    """Texts with ``text`` and ``ironic`` columns, cleaned and encoded once. They carry no irony strength, so every
+    row counts as 'strong'."""
+    y = frame["ironic"].to_numpy().astype(int)
+    texts = [clean_text(t) for t in frame["text"]]
+    return encode_labelled(texts, y, np.ones(len(y), dtype=bool), polarity.to_numpy(), embed)
+
+
 def labelled_uci(frame: pd.DataFrame, embed) -> Labelled:
     """:func:`read_uci_sentences` encoded once; polarity is each sentence's own sentiment label."""
-    texts = [clean_text(t) for t in frame["text"]]
-    y = frame["ironic"].to_numpy().astype(int)
-    pol = review_polarity(frame["label"], None).to_numpy()
-    return encode_labelled(texts, y, np.ones(len(y), dtype=bool), pol, embed)
+    return _labelled_frame(frame, review_polarity(frame["label"], None), embed)
 
 
 def labelled_products(frame: pd.DataFrame, embed) -> Labelled:
     """Product reviews with ``text``, ``stars`` and ``ironic`` (the written files), encoded once; their polarity
-    comes from the stars. They carry no irony strength, so every row counts as 'strong'."""
-    y = frame["ironic"].to_numpy().astype(int)
-    texts = [clean_text(t) for t in frame["text"]]
-    pol = review_polarity(None, frame["stars"]).to_numpy()
-    return encode_labelled(texts, y, np.ones(len(y), dtype=bool), pol, embed)
+    comes from the stars."""
+    return _labelled_frame(frame, review_polarity(None, frame["stars"]), embed)
 
 
 def scores(lab: Labelled, model: dict, text_only: bool = False) -> np.ndarray:
@@ -550,7 +559,8 @@ def main(argv: list[str] | None = None) -> int:
     embed = cached_embed(args.cache)
     if args.revalidate:
         model = json.loads(Path(args.out).read_text())
-        kept = [r for r in model["validation"][:HOLDOUT_RECORDS] if HOLDOUT_NAME in model["validation"][0]["data"]]
+        old = model["validation"]
+        kept = old[:HOLDOUT_RECORDS] if old and old[0]["data"].startswith(HOLDOUT_NAME) else []
         model["validation"] = kept + validate(model, Path(args.imdb), Path(args.challenge), embed)
     else:
         model = fit(Path(args.imdb), Path(args.challenge), embed, args.holdout)
