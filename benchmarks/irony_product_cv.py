@@ -15,7 +15,9 @@ what the written data can show, they are not a product-review benchmark. Writes
     python benchmarks/irony_product_cv.py --score NAME=MODEL.json ... --batches wF wG wH
 
 scores saved models on the named batches without refitting (session 11: the model fitted on batches wA-wD, scored
-on wE-wH, written after it was fitted); writes ``benchmarks/results/irony-product-fresh-batches-<date>.json``.
+on wE-wH, written after it was fitted; session 13: the validation batches wI-wP of
+``data/irony/product_reviews_validation_written.csv``); writes
+``benchmarks/results/irony-product-fresh-batches-<date>.json``.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from pipeline.analysis.tags.irony_fit import (
+    PRODUCT_VALIDATION,
     REPO,
     cached_embed,
     fit,
@@ -61,7 +65,8 @@ def main() -> None:
     a = ap.parse_args()
     embed = cached_embed(a.cache)
     prod = read_products()
-    if a.score:
+    if a.score:  # any batch, trained on or not
+        prod = pd.concat([prod, read_products(PRODUCT_VALIDATION)], ignore_index=True)
         return score_saved(prod, dict(x.split("=", 1) for x in a.score), a.batches, embed)
     out = {
         "benchmark": "irony leave-one-writer-out on written product reviews",

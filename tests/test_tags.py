@@ -460,15 +460,19 @@ def test_irony_word_model_scores_the_same_from_its_json_record():
 
 
 def test_written_product_training_reviews_are_balanced_and_apart_from_the_product_check():
-    """The written product reviews the irony models train on: batches of 60-100 by different writers, half ironic
-    each, stars 1-5, and not one text shared with the product check file, which must stay unseen by training."""
-    from pipeline.analysis.tags.irony_fit import IRONY_DATA, read_products
+    """The written product reviews the irony models train on (batches of 100 by different writers) and the written
+    validation file (batches of 60-100 by eight other writers): half ironic per batch, stars 1-5, no batch in both,
+    and not one text shared between the training file, the validation file and the product check file."""
+    from pipeline.analysis.tags.irony_fit import IRONY_DATA, PRODUCT_VALIDATION, read_products
 
-    train = read_products()
+    train, val = read_products(), read_products(PRODUCT_VALIDATION)
     check = pd.read_csv(IRONY_DATA / "product_reviews_written.csv")
-    per_batch = train.groupby("batch")["ironic"].agg(["size", "sum"])
-    assert len(per_batch) >= 16 and per_batch["size"].between(60, 100).all()
-    assert (per_batch["size"] == 2 * per_batch["sum"]).all()
-    assert train["text"].is_unique and set(train["stars"]) == {1, 2, 3, 4, 5} and set(train["ironic"]) == {0, 1}
-    norm = lambda s: s.str.lower().str.split().str.join(" ")  # noqa: E731
-    assert not set(norm(train["text"])) & set(norm(check["text"]))
+    for frame, sizes in ((train, (100, 100)), (val, (60, 100))):
+        per_batch = frame.groupby("batch")["ironic"].agg(["size", "sum"])
+        assert len(per_batch) >= 8 and per_batch["size"].between(*sizes).all()
+        assert (per_batch["size"] == 2 * per_batch["sum"]).all()
+        assert frame["text"].is_unique and set(frame["stars"]) == {1, 2, 3, 4, 5}
+    assert not set(train["batch"]) & set(val["batch"])
+    norm = lambda s: set(s.str.lower().str.split().str.join(" "))  # noqa: E731
+    assert not norm(train["text"]) & norm(check["text"])
+    assert not norm(val["text"]) & (norm(train["text"]) | norm(check["text"]))

@@ -12,8 +12,9 @@ Training data (nothing from the IMDB test split):
   model, the word model and the stack;
 - 2,000 random IMDB train reviews (none of the irony-labelled ones) and the UCI Amazon + Yelp sentences (2,000), for
   the sentence-sentiment model only (their sentiment labels, no irony label);
-- iSarcasmEval 2022 ``train.En.csv``: 3,468 tweets labelled sarcastic or not by their authors (the sentence model;
-  with the IMDB labels, the review-sentence model and the review model). The review-sentence model's IMDB rows
+- iSarcasmEval 2022 ``train.En.csv``: 3,468 tweets labelled sarcastic or not by their authors, plus the authors'
+  literal rephrases of the 867 sarcastic ones as sincere examples (the sentence model; with the IMDB labels, the
+  review-sentence model and the review model). The review-sentence model's IMDB rows
   are sentences: those matching an ironic review's evidence quote (positive) and every sentence of a sincere review
   (negative); the other sentences of ironic reviews are left out. The word model (tf-idf words and word pairs)
   learns from the IMDB labels and the product reviews, not the tweets (another register).
@@ -24,7 +25,10 @@ Validation (never trained on):
 - ``data/irony/imdb_train_irony_holdout.csv`` (with ``--holdout``): 400 more random IMDB train reviews labelled
   before any model scored them; scored once per shipped design (session 8's, then session 9's sentiment-flip
   design, session 10's refit, session 11's word model + product reviews), never to choose between candidates;
-- iSarcasmEval task A test tweets (1,400), text only.
+- iSarcasmEval task A test tweets (1,400), text only;
+- ``data/irony/product_reviews_validation_written.csv``: 760 product reviews written by eight other AI assistants in
+  other styles (not real reviews), with stars and text only;
+- the UCI Amazon + Yelp sentences read for irony (``data/irony/uci_sentences_irony_labels.csv``): real text.
 
 Choices made on the training data only: the review and review-sentence models' C (5-fold CV, scored on the IMDB
 labels, tweets always in the training folds), the word model's C (leave-one-writer-out on the product reviews) and
@@ -72,6 +76,8 @@ TRAINING_FILES = tuple(
 )
 # 800 product reviews written for training by AI assistants (not real reviews; data/irony/README.md)
 PRODUCT_TRAINING = IRONY_DATA / "product_reviews_train_written.csv"
+# 760 more, by eight other writers in other styles, never trained on: the product-domain validation set
+PRODUCT_VALIDATION = IRONY_DATA / "product_reviews_validation_written.csv"
 VALIDATION = IRONY_DATA / "imdb_train_irony_validation.csv"
 HOLDOUT = IRONY_DATA / "imdb_train_irony_holdout.csv"
 UCI_IRONY = IRONY_DATA / "uci_sentences_irony_labels.csv"  # real product-review sentences, read for irony
@@ -203,9 +209,10 @@ def fit_sentiment(imdb: Path, challenge: Path, embed, exclude: set[str]) -> tupl
     return model, record
 
 
-def read_products() -> pd.DataFrame:
-    """The written product reviews for training (``text``, ``stars``, ``ironic``, ``batch`` per row)."""
-    return pd.read_csv(PRODUCT_TRAINING)
+def read_products(path: Path = PRODUCT_TRAINING) -> pd.DataFrame:
+    """Written product reviews (``text``, ``stars``, ``ironic``, ``kind``, ``batch`` per row): by default the
+    training file; :data:`PRODUCT_VALIDATION` for the validation one."""
+    return pd.read_csv(path)
 
 
 def fit_bow(texts: list[str], y: np.ndarray, weights: np.ndarray | None = None):
@@ -265,8 +272,11 @@ def fit(
     y_lab = lab["ironic"].to_numpy()
     strong = (lab["strength"].fillna("") == "strong").to_numpy()
     tw = pd.read_csv(challenge / "isarcasmeval2022" / "train.En.csv").dropna(subset=["tweet"])
-    tw_texts = [clean_text(t) for t in tw["tweet"].astype(str)]
-    y_tw = tw["sarcastic"].to_numpy().astype(int)
+    # each sarcastic tweet's literal rephrase by its own author joins as a sincere example: a minimal pair (same
+    # topic, same writer) that teaches the irony, not the subject
+    rephrases = [clean_text(t) for t in tw["rephrase"].dropna().astype(str)]
+    tw_texts = [clean_text(t) for t in tw["tweet"].astype(str)] + rephrases
+    y_tw = np.r_[tw["sarcastic"].to_numpy().astype(int), np.zeros(len(rephrases), dtype=int)]
     e_tw = embed(tw_texts)
     units, owner = sentence_units(lab_texts)
     e_units = embed(units)
@@ -374,7 +384,11 @@ def fit(
                     "ironic": int(y_prod.sum()),
                     "file": PRODUCT_TRAINING.name,
                 },
-                "isarcasmeval2022_train_tweets": {"n": len(tw), "sarcastic": int(y_tw.sum())},
+                "isarcasmeval2022_train_tweets": {
+                    "n": len(tw),
+                    "sarcastic": int(tw["sarcastic"].sum()),
+                    "authors_literal_rephrases": len(rephrases),
+                },
                 "imdb_sentences_for_review_sentence_model": {
                     "evidence": int((lab_u == 1).sum()),
                     "sincere": int((lab_u == 0).sum()),
@@ -500,6 +514,11 @@ def validate(
     )
     # real product-review text; every ironic sentence is negative, so the label alone would score well: compare
     # ironic with sincere *negative* sentences
+    # written product reviews by eight writers no model trained on: the product domain, with stars and text only
+    prod = labelled_products(read_products(PRODUCT_VALIDATION), embed)
+    for basis, text_only in (("with stars", False), ("text only", True)):
+        name = f"product reviews written by 8 unseen writers, not real reviews ({basis})"
+        out.append(_record(name, prod.y, scores(prod, model, text_only), model, prod.texts))
     uci = labelled_uci(read_uci_sentences(challenge), embed)
     neg = uci.polarity == 0
     for basis, text_only in (("text+label", False), ("text only", True)):
