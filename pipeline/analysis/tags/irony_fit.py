@@ -4,9 +4,9 @@
         [--cache DIR] [--holdout]
 
 Training data (nothing from the IMDB test split):
-- :data:`TRAINING_FILES`: 1,141 IMDB train reviews (244 ironic) labelled by reading, in three files; sampled with
-  cue, praise and incongruity strata, then by the model, so richer in irony than IMDB at large (see
-  ``data/irony/README.md``);
+- :data:`TRAINING_FILES`: 1,441 IMDB train reviews (310 ironic) labelled by reading, in four files; sampled with
+  cue, praise and incongruity strata, then by the model (the last 300 read by two annotators each), so richer in irony
+  than IMDB at large (see ``data/irony/README.md``);
 - ``data/irony/product_reviews_train_written.csv``: 800 product reviews (400 ironic) **written** for training by eight
   AI assistants (100 each, other domains or styles; not real reviews, see ``data/irony/README.md``): the review
   model, the word model and the stack;
@@ -24,7 +24,8 @@ Validation (never trained on):
   reading (also used earlier to choose between designs, so slightly optimistic);
 - ``data/irony/imdb_train_irony_holdout.csv`` (with ``--holdout``): 400 more random IMDB train reviews labelled
   before any model scored them; scored once per shipped design (session 8's, then session 9's sentiment-flip
-  design, session 10's refit, session 11's word model + product reviews), never to choose between candidates;
+  design, session 10's refit, session 11's word model + product reviews, session 12's source weights, session 13's
+  rephrases + batch 7), never to choose between candidates;
 - iSarcasmEval task A test tweets (1,400), text only;
 - ``data/irony/product_reviews_validation_written.csv``: 760 product reviews written by eight other AI assistants in
   other styles (not real reviews), with stars and text only;
@@ -72,7 +73,12 @@ IRONY_DATA = REPO / "data" / "irony"
 # the training label files, in the order they were labelled (data/irony/README.md says how each was drawn)
 TRAINING_FILES = tuple(
     IRONY_DATA / f
-    for f in ("imdb_train_irony_labels.csv", "imdb_train_irony_labels_b34.csv", "imdb_train_irony_labels_b56.csv")
+    for f in (
+        "imdb_train_irony_labels.csv",
+        "imdb_train_irony_labels_b34.csv",
+        "imdb_train_irony_labels_b56.csv",
+        "imdb_train_irony_labels_b7.csv",
+    )
 )
 # 800 product reviews written for training by AI assistants (not real reviews; data/irony/README.md)
 PRODUCT_TRAINING = IRONY_DATA / "product_reviews_train_written.csv"
