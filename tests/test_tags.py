@@ -471,7 +471,7 @@ def test_written_product_training_reviews_are_balanced_and_apart_from_the_produc
         per_batch = frame.groupby("batch")["ironic"].agg(["size", "sum"])
         assert len(per_batch) >= 8 and per_batch["size"].between(*sizes).all()
         assert (per_batch["size"] == 2 * per_batch["sum"]).all()
-        assert frame["text"].is_unique and set(frame["stars"]) == {1, 2, 3, 4, 5}
+        assert frame["text"].is_unique and set(frame["stars"]) == {1, 2, 3, 4, 5} and set(frame["ironic"]) == {0, 1}
     assert not set(train["batch"]) & set(val["batch"])
     norm = lambda s: set(s.str.lower().str.split().str.join(" "))  # noqa: E731
     assert not norm(train["text"]) & norm(check["text"])

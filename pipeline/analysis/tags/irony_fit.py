@@ -518,13 +518,13 @@ def validate(
     out.append(
         _record("iSarcasmEval 2022 task A test tweets (text only)", tw["sarcastic"].to_numpy(), s, model, tw_texts)
     )
-    # real product-review text; every ironic sentence is negative, so the label alone would score well: compare
-    # ironic with sincere *negative* sentences
     # written product reviews by eight writers no model trained on: the product domain, with stars and text only
     prod = labelled_products(read_products(PRODUCT_VALIDATION), embed)
     for basis, text_only in (("with stars", False), ("text only", True)):
         name = f"product reviews written by 8 unseen writers, not real reviews ({basis})"
         out.append(_record(name, prod.y, scores(prod, model, text_only), model, prod.texts))
+    # real product-review text; every ironic sentence is negative, so the label alone would score well: compare
+    # ironic with sincere *negative* sentences
     uci = labelled_uci(read_uci_sentences(challenge), embed)
     neg = uci.polarity == 0
     for basis, text_only in (("text+label", False), ("text only", True)):
