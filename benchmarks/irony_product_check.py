@@ -9,7 +9,7 @@ ROC-AUC with the stars and text only, overall and within each star band (mock pr
 reviews, sarcastic vs sincere 1-2-star complaints, sarcastic vs sincere 3-4-star reviews): the file's 15/15/10 mix
 of bands is arbitrary, so the overall AUC mostly measures how the polarity terms trade bands against each other,
 while the within-band AUCs measure what the text and incongruity features separate. Writes
-``benchmarks/results/irony-product-check-<date>.json`` (one entry per model).
+``benchmarks/results/irony-product-check-<date>.json`` (or ``--out``) (one entry per model).
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", action="append", default=[], help="irony model JSON (default: the shipped one)")
     ap.add_argument("--name", action="append", default=[], help="a name per --model")
+    ap.add_argument("--out", type=Path, help="results file (default benchmarks/results/irony-product-check-DATE.json)")
     a = ap.parse_args()
     models = a.model or [str(IRONY_MODEL)]
     names = a.name or [Path(m).stem for m in models]
@@ -63,7 +64,7 @@ def main() -> None:
             }
         out["models"][name] = res
         print(name, json.dumps(res))
-    dest = ROOT / "benchmarks" / "results" / f"irony-product-check-{out['date']}.json"
+    dest = a.out or ROOT / "benchmarks" / "results" / f"irony-product-check-{out['date']}.json"
     dest.write_text(json.dumps(out, indent=1) + "\n")
     print("wrote", dest)
 

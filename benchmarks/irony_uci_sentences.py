@@ -9,7 +9,7 @@ overall AUC is helped by the label alone (every ironic sentence is negative); th
 the negative sentences* (ironic vs sincere complaints). Caveat: the sentence-sentiment model behind the incongruity
 features was trained on these sentences' sentiment labels (not on irony), so with the label its flip features are
 in-sample. Duplicate texts are scored once (first occurrence). Writes
-``benchmarks/results/irony-uci-sentences-<date>.json`` (one entry per model).
+``benchmarks/results/irony-uci-sentences-<date>.json`` (or ``--out``) (one entry per model).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def main() -> None:
     ap.add_argument("--challenge", type=Path, default=CHALLENGE, help="the challenge-sets folder")
     ap.add_argument("--model", action="append", default=[], help="irony model JSON (default: the shipped one)")
     ap.add_argument("--name", action="append", default=[], help="a name per --model")
+    ap.add_argument("--out", type=Path, help="results file (default benchmarks/results/irony-uci-sentences-DATE.json)")
     a = ap.parse_args()
     models = a.model or [str(IRONY_MODEL)]
     names = a.name or [Path(m).stem for m in models]
@@ -71,7 +72,7 @@ def main() -> None:
             }
         out["models"][name] = res
         print(name, json.dumps(res))
-    dest = REPO / "benchmarks" / "results" / f"irony-uci-sentences-{out['date']}.json"
+    dest = a.out or REPO / "benchmarks" / "results" / f"irony-uci-sentences-{out['date']}.json"
     dest.write_text(json.dumps(out, indent=1) + "\n")
     print("wrote", dest)
 

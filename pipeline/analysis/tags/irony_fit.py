@@ -578,15 +578,16 @@ def main(argv: list[str] | None = None) -> int:
         "--revalidate",
         action="store_true",
         help="no refit: re-score the validation sets with the model already in --out; its holdout records are kept "
-        "as they are (the holdout is scored once per design)",
+        "as they are (the holdout is scored once per design), or, with --holdout, re-scored (after new holdout rows "
+        "were labelled: the same design, so the old rows score as before)",
     )
     args = ap.parse_args(argv)
     embed = cached_embed(args.cache)
     if args.revalidate:
         model = json.loads(Path(args.out).read_text())
         old = model["validation"]
-        kept = old[:HOLDOUT_RECORDS] if old and old[0]["data"].startswith(HOLDOUT_NAME) else []
-        model["validation"] = kept + validate(model, Path(args.imdb), Path(args.challenge), embed)
+        kept = old[:HOLDOUT_RECORDS] if old and old[0]["data"].startswith(HOLDOUT_NAME) and not args.holdout else []
+        model["validation"] = kept + validate(model, Path(args.imdb), Path(args.challenge), embed, args.holdout)
     else:
         model = fit(Path(args.imdb), Path(args.challenge), embed, args.holdout)
     Path(args.out).write_text(json.dumps(model, indent=1) + "\n")
