@@ -21,8 +21,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.analysis.tags.irony import IRONY_MODEL
-from pipeline.analysis.tags.irony_fit import HOLDOUT, REPO, cached_embed, read_labelled, rounded_auc_ci, scores
+from pipeline.analysis.tags.irony import model_layers
+from pipeline.analysis.tags.irony_fit import (
+    HOLDOUT,
+    REPO,
+    encoded_for,
+    models_to_score,
+    read_labelled,
+    rounded_auc_ci,
+    scores,
+    write_results,
+)
 from pipeline.analysis.tags.lexical import sarcasm_score
 
 
@@ -39,10 +48,10 @@ def main() -> None:
     ap.add_argument("--cache", help="embedding cache folder (as for irony_fit)")
     ap.add_argument("--out", type=Path, help="results file (default benchmarks/results/irony-holdout-draws-DATE.json)")
     a = ap.parse_args()
-    models = a.model or [str(IRONY_MODEL)]
-    names = a.name or [Path(m).stem for m in models]
+    models = models_to_score(a.model, a.name)
     draw = pd.read_csv(HOLDOUT)["draw"].to_numpy()
-    lab = read_labelled(HOLDOUT, a.imdb, cached_embed(a.cache))
+    encoded = encoded_for(models, lambda embed: read_labelled(HOLDOUT, a.imdb, embed), a.cache)
+    lab = next(iter(encoded.values()))  # texts, labels and draws are the same for every layer set
     parts = {f"draw {d}": draw == d for d in sorted(set(draw))} | {"pooled": np.ones(len(draw), dtype=bool)}
     cues = np.array([sarcasm_score(t) for t in lab.texts])
     out = {
@@ -55,20 +64,17 @@ def main() -> None:
         "old_cues": {k: auc(lab.y[m], cues[m]) for k, m in parts.items()},
         "models": {},
     }
-    for path, name in zip(models, names):
-        m = json.loads(Path(path).read_text())
+    for name, m in models:
         res = {}
         for basis, text_only in (("with the label", False), ("text only", True)):
-            s = scores(lab, m, text_only)
+            s = scores(encoded[model_layers(m)], m, text_only)
             res[basis] = {
                 k: {"all": auc(lab.y[p], s[p]), "strong only": auc(lab.y[p & lab.strong], s[p & lab.strong])}
                 for k, p in parts.items()
             }
         out["models"][name] = res
         print(name, json.dumps(res))
-    dest = a.out or REPO / "benchmarks" / "results" / f"irony-holdout-draws-{out['date']}.json"
-    dest.write_text(json.dumps(out, indent=1) + "\n")
-    print("wrote", dest)
+    write_results(out, a.out or REPO / "benchmarks" / "results" / f"irony-holdout-draws-{out['date']}.json")
 
 
 if __name__ == "__main__":

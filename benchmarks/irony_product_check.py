@@ -21,8 +21,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.analysis.tags.irony import IRONY_MODEL, embed
-from pipeline.analysis.tags.irony_fit import labelled_products, rounded_auc_ci, scores
+from pipeline.analysis.tags.irony import model_layers
+from pipeline.analysis.tags.irony_fit import (
+    encoded_for,
+    labelled_products,
+    models_to_score,
+    rounded_auc_ci,
+    scores,
+    write_results,
+)
 from pipeline.analysis.tags.lexical import sarcasm_score
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,21 +47,20 @@ def main() -> None:
     ap.add_argument("--name", action="append", default=[], help="a name per --model")
     ap.add_argument("--out", type=Path, help="results file (default benchmarks/results/irony-product-check-DATE.json)")
     a = ap.parse_args()
-    models = a.model or [str(IRONY_MODEL)]
-    names = a.name or [Path(m).stem for m in models]
+    models = models_to_score(a.model, a.name)
     d = pd.read_csv(DATA)
-    lab = labelled_products(d, embed)
+    encoded = encoded_for(models, lambda embed: labelled_products(d, embed))
+    lab = next(iter(encoded.values()))  # texts and labels are the same for every layer set
     out = {
         "data": f"{DATA.relative_to(ROOT)}: 80 product reviews written by an AI assistant (40 ironic), not real reviews",
         "date": date.today().isoformat(),
         "old_cues_roc_auc": rounded_auc_ci(d["ironic"], [sarcasm_score(t) for t in lab.texts]),
         "models": {},
     }
-    for path, name in zip(models, names):
-        m = json.loads(Path(path).read_text())
+    for name, m in models:
         res = {}
         for basis, text_only in (("with stars", False), ("text only", True)):
-            s = scores(lab, m, text_only)
+            s = scores(encoded[model_layers(m)], m, text_only)
             res[basis] = {"all": rounded_auc_ci(d["ironic"], s)}
             for band, kinds in BANDS.items():
                 sub = d["kind"].isin(kinds).to_numpy()
@@ -64,9 +70,7 @@ def main() -> None:
             }
         out["models"][name] = res
         print(name, json.dumps(res))
-    dest = a.out or ROOT / "benchmarks" / "results" / f"irony-product-check-{out['date']}.json"
-    dest.write_text(json.dumps(out, indent=1) + "\n")
-    print("wrote", dest)
+    write_results(out, a.out or ROOT / "benchmarks" / "results" / f"irony-product-check-{out['date']}.json")
 
 
 if __name__ == "__main__":

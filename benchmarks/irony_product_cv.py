@@ -32,15 +32,18 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from pipeline.analysis.tags.irony import model_layers
 from pipeline.analysis.tags.irony_fit import (
     PRODUCT_VALIDATION,
     REPO,
     cached_embed,
+    encoded_for,
     fit,
     labelled_products,
     read_products,
     rounded_auc_ci,
     scores,
+    write_results,
 )
 
 
@@ -67,7 +70,7 @@ def main() -> None:
     prod = read_products()
     if a.score:  # any batch, trained on or not
         prod = pd.concat([prod, read_products(PRODUCT_VALIDATION)], ignore_index=True)
-        return score_saved(prod, dict(x.split("=", 1) for x in a.score), a.batches, embed)
+        return score_saved(prod, dict(x.split("=", 1) for x in a.score), a.batches, a.cache)
     out = {
         "benchmark": "irony leave-one-writer-out on written product reviews",
         "date": date.today().isoformat(),
@@ -90,12 +93,14 @@ def main() -> None:
             balance_sources=not a.unbalanced,
         )
         held = labelled_products(rows, embed)
+        # the baseline reads the batch with its own MiniLM layers
+        held_base = labelled_products(rows, cached_embed(a.cache, model_layers(baseline))) if baseline else None
         res = {"categories": sorted(rows["category"].unique().tolist())[:12], "n": len(rows)}
         for name, m in (("", model), ("baseline ", baseline)):
             if m is None:
                 continue
             for basis, text_only in (("with stars", False), ("text only", True)):
-                s = scores(held, m, text_only)
+                s = scores(held_base if name else held, m, text_only)
                 res[name + basis] = round(float(roc_auc_score(held.y, s)), 3)  # the point: no bootstrap
                 pooled[name + basis].append(res[name + basis])
                 if not name:
@@ -107,28 +112,25 @@ def main() -> None:
     # all 800 held-out scores in one ranking: batches of different lengths and domains mixed, as in a real corpus
     out["pooled_auc"] = {b: rounded_auc_ci(np.concatenate(held_y), np.concatenate(v)) for b, v in held_s.items()}
     print(json.dumps(out["mean_auc"]), json.dumps(out["pooled_auc"]))
-    dest = a.out or REPO / "benchmarks" / "results" / f"irony-product-cv-{out['date']}.json"
-    dest.write_text(json.dumps(out, indent=1) + "\n")
-    print("wrote", dest)
+    write_results(out, a.out or REPO / "benchmarks" / "results" / f"irony-product-cv-{out['date']}.json")
 
 
-def score_saved(prod, models: dict[str, str], batches: list[str], embed) -> None:
+def score_saved(prod, models: dict[str, str], batches: list[str], cache: str | None) -> None:
     """AUC of saved models on some batches, with stars and text only, per batch and pooled."""
     rows = prod[prod["batch"].isin(batches)].reset_index(drop=True)
-    held = labelled_products(rows, embed)
+    loaded = [(name, json.loads(Path(path).read_text())) for name, path in models.items()]
+    encoded = encoded_for(loaded, lambda embed: labelled_products(rows, embed), cache)
     out = {"benchmark": "irony on written product batches no scored model trained on", "date": date.today().isoformat()}
     out["batches"], out["models"] = batches, {}
-    for name, path in models.items():
-        m, res = json.loads(Path(path).read_text()), {}
+    for name, m in loaded:
+        held, res = encoded[model_layers(m)], {}
         for basis, text_only in (("with stars", False), ("text only", True)):
             s = scores(held, m, text_only)
             res[basis] = {b: rounded_auc_ci(held.y[rows["batch"] == b], s[rows["batch"] == b]) for b in batches}
             res[basis]["pooled"] = rounded_auc_ci(held.y, s)
         out["models"][name] = res
         print(name, json.dumps(res))
-    dest = REPO / "benchmarks" / "results" / f"irony-product-fresh-batches-{out['date']}.json"
-    dest.write_text(json.dumps(out, indent=1) + "\n")
-    print("wrote", dest)
+    write_results(out, REPO / "benchmarks" / "results" / f"irony-product-fresh-batches-{out['date']}.json")
 
 
 if __name__ == "__main__":

@@ -21,15 +21,18 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.analysis.tags.irony import IRONY_MODEL, embed
+from pipeline.analysis.tags.irony import model_layers
 from pipeline.analysis.tags.irony_fit import (
     REPO,
     UCI_IRONY,
     at_threshold,
+    encoded_for,
     labelled_uci,
+    models_to_score,
     read_uci_sentences,
     rounded_auc_ci,
     scores,
+    write_results,
 )
 from pipeline.analysis.tags.lexical import sarcasm_score
 
@@ -43,10 +46,10 @@ def main() -> None:
     ap.add_argument("--name", action="append", default=[], help="a name per --model")
     ap.add_argument("--out", type=Path, help="results file (default benchmarks/results/irony-uci-sentences-DATE.json)")
     a = ap.parse_args()
-    models = a.model or [str(IRONY_MODEL)]
-    names = a.name or [Path(m).stem for m in models]
+    models = models_to_score(a.model, a.name)
     d = read_uci_sentences(a.challenge)
-    lab = labelled_uci(d, embed)
+    encoded = encoded_for(models, lambda embed: labelled_uci(d, embed))
+    lab = next(iter(encoded.values()))  # texts and labels are the same for every layer set
     y, neg = lab.y, lab.polarity == 0
     cues = np.array([sarcasm_score(t) for t in lab.texts])
     out = {
@@ -58,11 +61,10 @@ def main() -> None:
         "old_cues": {"all": rounded_auc_ci(y, cues), "negative sentences": rounded_auc_ci(y[neg], cues[neg])},
         "models": {},
     }
-    for path, name in zip(models, names):
-        m = json.loads(Path(path).read_text())
+    for name, m in models:
         res = {}
         for basis, text_only in (("with the label", False), ("text only", True)):
-            s = scores(lab, m, text_only)
+            s = scores(encoded[model_layers(m)], m, text_only)
             hit = at_threshold(y, s, m["threshold"])
             res[basis] = {
                 "all": rounded_auc_ci(y, s),
@@ -72,9 +74,7 @@ def main() -> None:
             }
         out["models"][name] = res
         print(name, json.dumps(res))
-    dest = a.out or REPO / "benchmarks" / "results" / f"irony-uci-sentences-{out['date']}.json"
-    dest.write_text(json.dumps(out, indent=1) + "\n")
-    print("wrote", dest)
+    write_results(out, a.out or REPO / "benchmarks" / "results" / f"irony-uci-sentences-{out['date']}.json")
 
 
 if __name__ == "__main__":

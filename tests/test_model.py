@@ -108,6 +108,27 @@ def test_packaged_minilm_loads_real_weights(tokenizer):
 
 
 @pytest.mark.slow
+def test_sentence_encoder_pools_the_layers_asked_for():
+    """The irony tag's encoder: by default the last layer (the sentence-transformers embedding); with several layers,
+    one unit-length block per layer in the order given, rows unit length, the last-layer block equal to the default
+    (scaled); a layer that does not exist is refused with a message."""
+    from pipeline.classifiers.transformer.embed import shared_encoder
+
+    enc = shared_encoder()
+    texts = ["Oh great, another sequel.", "The acting was fine and the plot made sense.", ""]
+    last = enc.encode(texts)
+    multi = enc.encode(texts, layers=(6, 4, 2))
+    assert last.shape == (3, 384) and multi.shape == (3, 1152)
+    np.testing.assert_allclose(np.linalg.norm(multi, axis=1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(multi[:, :384] * np.sqrt(3), last, atol=1e-5)
+    blocks = multi.reshape(3, 3, 384) * np.sqrt(3)
+    np.testing.assert_allclose(np.linalg.norm(blocks, axis=2), 1.0, atol=1e-5)
+    assert not np.allclose(blocks[:, 1], blocks[:, 0], atol=1e-2)  # layer 4 is not layer 6
+    with pytest.raises(ValueError, match="layers must be in 1..6"):
+        enc.encode(texts, layers=(7,))
+
+
+@pytest.mark.slow
 def test_tiny_bert_trains(tokenizer):
     import tensorflow as tf
 

@@ -1,7 +1,8 @@
 """The ``irony`` tag: a learned irony score for reviews, from the signals the literature says work.
 
-1. **What the text sounds like**, from all-MiniLM-L6-v2 embeddings of the review's sentences (the packaged,
-   frozen encoder, so the score means the same for every run): a sentence model (logistic regression trained on
+1. **What the text sounds like**, from all-MiniLM-L6-v2 vectors of the review's sentences (the packaged, frozen
+   encoder, so the score means the same for every run; layers 6, 4 and 2 pooled and concatenated, since the lower
+   layers keep the wording that the last, tuned for meaning, smooths over — the model file's ``layers``): a sentence model (logistic regression trained on
    author-labelled sarcastic tweets, iSarcasmEval 2022 train) whose highest and two highest sentence logits
    catch the one ironic line in an otherwise plain review; a review-sentence model (the same tweets plus the
    sentences of IMDB *train* reviews labelled by reading, ``data/irony/``: the sentence quoted as evidence of irony
@@ -235,18 +236,26 @@ def standardise(x: np.ndarray, model: dict) -> np.ndarray:
 def score_texts(texts: list[str], polarity, model: dict | None = None) -> pd.DataFrame:
     """Encode and score cleaned texts: the one call the tag, ``tag --input`` and the tests make."""
     units, owner = sentence_units(texts)
-    return irony_scores(texts, embed(units), owner, polarity, model)
+    m = model or irony_model()
+    return irony_scores(texts, embed(units, model_layers(m)), owner, polarity, m)
 
 
-def embed(texts: list[str]) -> np.ndarray:
-    """Sentence embeddings from the packaged MiniLM (TensorFlow stays inside the transformer package), with a
-    progress bar (≈ 10 reviews/s on 2 cores)."""
+def model_layers(model: dict) -> tuple[int, ...]:
+    """The MiniLM layers whose pooled outputs a model file's sentence vectors concatenate (``layers``; a file
+    without it predates the key and used the last layer, 6, only)."""
+    return tuple(model.get("layers", [6]))
+
+
+def embed(texts: list[str], layers: tuple[int, ...] | None = None) -> np.ndarray:
+    """Sentence vectors from the packaged MiniLM (TensorFlow stays inside the transformer package), with a
+    progress bar (≈ 10 reviews/s on 2 cores). ``layers``: default those of the shipped model file."""
     from tqdm.auto import tqdm
 
     from ...classifiers.transformer.embed import shared_encoder
 
+    layers = layers or model_layers(irony_model())
     with tqdm(total=len(texts), desc="irony: encoding", unit="sentence", leave=False, mininterval=2.0) as bar:
-        return shared_encoder().encode(texts, progress=lambda done: bar.update(done - bar.n))
+        return shared_encoder().encode(texts, progress=lambda done: bar.update(done - bar.n), layers=layers)
 
 
 @register
@@ -258,7 +267,7 @@ class Irony(Tag):
         "positive wording against a negative label/rating or vice versa, and sarcasm cues."
     )
     rule = (
-        "irony_score = logistic stack of [MiniLM-embedding irony logits: a review model (iSarcasmEval tweets + "
+        "irony_score = logistic stack of [MiniLM irony logits (layers 6, 4, 2 pooled): a review model (iSarcasmEval tweets + "
         "hand-labelled IMDB train reviews + written product reviews), tweet-sarcasm sentence peaks, an IMDB "
         "review-sentence model's two highest sentence logits; a tf-idf word model (same reviews); cue score; incongruity with the label/rating: lexicon count, a sentence-sentiment "
         "model's strongest opposing sentence and share of opposing sentences, a negative-review indicator]; tagged "
