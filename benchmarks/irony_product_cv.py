@@ -34,6 +34,7 @@ from sklearn.metrics import roc_auc_score
 
 from pipeline.analysis.tags.irony import model_layers
 from pipeline.analysis.tags.irony_fit import (
+    EMBED_LAYERS,
     PRODUCT_VALIDATION,
     REPO,
     cached_embed,
@@ -76,6 +77,7 @@ def main() -> None:
         "date": date.today().isoformat(),
         "baseline": a.baseline and "session 10's irony_model.json (commit e45f602), trained on no product review",
         "design": "unbalanced sources (session 11)" if a.unbalanced else "source-balanced weights (session 12)",
+        "minilm_layers": list(EMBED_LAYERS),
     }
     held_y, held_s = [], {"with stars": [], "text only": []}
     out["batches"], pooled = (
