@@ -37,10 +37,10 @@ from pipeline.analysis.tags.irony_fit import (
     EMBED_LAYERS,
     PRODUCT_VALIDATION,
     REPO,
-    cached_embed,
     encoded_for,
     fit,
     labelled_products,
+    models_to_score,
     read_products,
     rounded_auc_ci,
     scores,
@@ -67,7 +67,6 @@ def main() -> None:
     )
     ap.add_argument("--out", type=Path, help="results file (default benchmarks/results/irony-product-cv-DATE.json)")
     a = ap.parse_args()
-    embed = cached_embed(a.cache)
     prod = read_products()
     if a.score:  # any batch, trained on or not
         prod = pd.concat([prod, read_products(PRODUCT_VALIDATION)], ignore_index=True)
@@ -84,25 +83,24 @@ def main() -> None:
         {},
         {"with stars": [], "text only": [], "baseline with stars": [], "baseline text only": []},
     )
-    baseline = json.loads(Path(a.baseline).read_text()) if a.baseline else None
+    baseline = models_to_score([a.baseline], ["baseline "]) if a.baseline else []
     for batch in sorted(prod["batch"].unique()):
         rows = prod[prod["batch"] == batch]
         model = fit(
             Path(a.imdb),
             Path(a.challenge),
-            embed,
+            a.cache,
             products=prod[prod["batch"] != batch].reset_index(drop=True),
             balance_sources=not a.unbalanced,
         )
-        held = labelled_products(rows, embed)
-        # the baseline reads the batch with its own MiniLM layers
-        held_base = labelled_products(rows, cached_embed(a.cache, model_layers(baseline))) if baseline else None
+        models = [("", model)] + baseline
+        # each model reads the batch with its own MiniLM layers
+        encoded = encoded_for(models, lambda embed, rows=rows: labelled_products(rows, embed), a.cache)
+        held = encoded[model_layers(model)]
         res = {"categories": sorted(rows["category"].unique().tolist())[:12], "n": len(rows)}
-        for name, m in (("", model), ("baseline ", baseline)):
-            if m is None:
-                continue
+        for name, m in models:
             for basis, text_only in (("with stars", False), ("text only", True)):
-                s = scores(held_base if name else held, m, text_only)
+                s = scores(encoded[model_layers(m)], m, text_only)
                 res[name + basis] = round(float(roc_auc_score(held.y, s)), 3)  # the point: no bootstrap
                 pooled[name + basis].append(res[name + basis])
                 if not name:
@@ -120,7 +118,7 @@ def main() -> None:
 def score_saved(prod, models: dict[str, str], batches: list[str], cache: str | None) -> None:
     """AUC of saved models on some batches, with stars and text only, per batch and pooled."""
     rows = prod[prod["batch"].isin(batches)].reset_index(drop=True)
-    loaded = [(name, json.loads(Path(path).read_text())) for name, path in models.items()]
+    loaded = models_to_score(list(models.values()), list(models.keys()))
     encoded = encoded_for(loaded, lambda embed: labelled_products(rows, embed), cache)
     out = {"benchmark": "irony on written product batches no scored model trained on", "date": date.today().isoformat()}
     out["batches"], out["models"] = batches, {}

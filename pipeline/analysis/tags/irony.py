@@ -2,9 +2,9 @@
 
 1. **What the text sounds like**, from all-MiniLM-L6-v2 vectors of the review's sentences (the packaged, frozen
    encoder, so the score means the same for every run; layers 6, 4 and 2 pooled and concatenated, since the lower
-   layers keep the wording that the last, tuned for meaning, smooths over — the model file's ``layers``): a sentence model (logistic regression trained on
-   author-labelled sarcastic tweets, iSarcasmEval 2022 train) whose highest and two highest sentence logits
-   catch the one ironic line in an otherwise plain review; a review-sentence model (the same tweets plus the
+   layers keep the wording that the last, tuned for meaning, smooths over — the model file's ``layers``): a
+   sentence model (logistic regression trained on author-labelled sarcastic tweets, iSarcasmEval 2022 train) whose
+   highest and two highest sentence logits catch the one ironic line in an otherwise plain review; a review-sentence model (the same tweets plus the
    sentences of IMDB *train* reviews labelled by reading, ``data/irony/``: the sentence quoted as evidence of irony
    against every sentence of a sincere review) whose two highest sentence logits find the mock-praising line in a
    review; and a review model (the mean sentence vector; tweets, the same IMDB labels and the written product

@@ -268,19 +268,21 @@ def bow_record(vec, clf) -> dict:
 def fit(
     imdb: Path,
     challenge: Path,
-    embed,
+    cache: str | None = None,
     holdout: bool = False,
     products: pd.DataFrame | None = None,
     balance_sources: bool = True,
     layers: tuple[int, ...] = EMBED_LAYERS,
 ) -> dict:
-    """Fit the five models, validate, and return the JSON-able model dict. ``embed(texts) -> (n, d)``, pooling the
-    MiniLM ``layers`` (recorded in the model file, which the tag reads to encode the same way);
+    """Fit the five models, validate, and return the JSON-able model dict. Sentences are encoded by
+    :func:`cached_embed` (``cache``: its folder, or none) pooling the MiniLM ``layers``, which the model file records
+    so that the tag encodes the same way;
     ``products``: the written product reviews to train on (default: all of :data:`PRODUCT_TRAINING`; the
     leave-one-writer-out benchmark passes all batches but one); ``balance_sources``: weight each training source to
     the same ironic share (:func:`source_weights`; ``False`` only for the benchmark's ablation)."""
     from sklearn.model_selection import StratifiedKFold
 
+    embed = cached_embed(cache, layers)
     lab = training_labels()
     lab_texts = imdb_train_texts(lab["id"], imdb)
     y_lab = lab["ironic"].to_numpy()
@@ -635,9 +637,7 @@ def main(argv: list[str] | None = None) -> int:
         model["validation"] = kept + validate(model, Path(args.imdb), Path(args.challenge), embed, args.holdout)
     else:
         layers = tuple(int(k) for k in args.layers.split(","))
-        model = fit(
-            Path(args.imdb), Path(args.challenge), cached_embed(args.cache, layers), args.holdout, layers=layers
-        )
+        model = fit(Path(args.imdb), Path(args.challenge), args.cache, args.holdout, layers=layers)
     Path(args.out).write_text(json.dumps(model, indent=1) + "\n")
     for r in model["validation"]:
         print(json.dumps(r))
