@@ -17,7 +17,9 @@ import pandas as pd
 from .errors import DataError
 
 SUFFIXES = (".csv", ".parquet", ".jsonl", ".json", ".txt")
-TEXT_COLUMNS = ("text", "review", "content")
+# the review's column, first match wins: ours, then the names common review exports use (Amazon's review_body and
+# reviewText, "Review Text", ...), matched without regard to case, spaces, '_' or '-'
+TEXT_COLUMNS = ("text", "review", "content", "review_text", "review_body", "body", "comment", "sentence")
 MB = 1024 * 1024
 
 
@@ -44,7 +46,8 @@ CLI_LIMITS = InputLimits(max_bytes=4096 * MB, max_rows=None, max_decoded_bytes=8
 
 
 def read_reviews_file(path: str | Path, limits: InputLimits = CLI_LIMITS) -> pd.DataFrame:
-    """Reviews to score from CSV/Parquet/JSONL (a ``text`` or ``review`` column) or TXT (one per line).
+    """Reviews to score from CSV/Parquet/JSONL (a ``text``, ``review``, … column: :data:`TEXT_COLUMNS`) or TXT (one per
+    line).
 
     Returns columns ``id, text`` plus any others in the file. Raises ``DataError`` with a clear message
     for a missing file, a file over ``limits``, a non-UTF-8 or binary file, no text column, or no review.
@@ -76,18 +79,34 @@ def parse_reviews(raw: bytes, filename: str, limits: InputLimits = CLI_LIMITS) -
     return df
 
 
+def column_key(name) -> str:
+    """A column name as it is matched: lower case, without spaces, '_' or '-' ('Review Text' → 'reviewtext')."""
+    return "".join(ch for ch in str(name).lower() if ch not in " _-")
+
+
+def find_column(columns, names: tuple[str, ...]):
+    """The first of ``names`` (in their order) that ``columns`` has, matched by :func:`column_key`; else None."""
+    by_key: dict[str, object] = {}
+    for c in columns:
+        by_key.setdefault(column_key(c), c)
+    return next((by_key[column_key(n)] for n in names if column_key(n) in by_key), None)
+
+
 def normalise_reviews(
     df: pd.DataFrame, filename: str, limits: InputLimits, first_row: int = 0, first_id: int = 0
 ) -> pd.DataFrame:
-    """The rules every input passes, whole or in chunks: a ``text``/``review``/``content`` column (renamed
-    ``text``), missing text read as empty, no review over ``limits.max_text_chars`` (refused, with its row
+    """The rules every input passes, whole or in chunks: a text column (the first of :data:`TEXT_COLUMNS` the file has,
+    renamed ``text``), missing text read as empty, no review over ``limits.max_text_chars`` (refused, with its row
     number), empty reviews dropped, and an ``id`` column when the file has none (the review's position among
     the kept ones). ``first_row``/``first_id``: rows and kept reviews before this chunk, so row numbers in
     messages and generated ids are those of the whole file. May return an empty frame."""
-    col = next((c for c in df.columns if str(c).lower() in TEXT_COLUMNS), None)
+    col = find_column(df.columns, TEXT_COLUMNS)
     if col is None:
         found = [str(c) for c in df.columns][:10]
-        raise DataError(f"{filename}: no text column (need one named 'text' or 'review'; found {found})")
+        raise DataError(
+            f"{filename}: no text column (need one named {', '.join(repr(c) for c in TEXT_COLUMNS)}, in any case; "
+            f"found {found})"
+        )
     df = df.rename(columns={col: "text"}).reset_index(drop=True)
     df["text"] = df["text"].fillna("").astype(str)
     lengths = df["text"].str.len()

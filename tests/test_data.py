@@ -132,3 +132,16 @@ def test_parse_reviews_rejects_bad_uploads():
         parse_reviews(b"x", "r.exe")
     df = parse_reviews('review,stars\n"Great 🎬 film, <script>x</script>",5\n'.encode(), "r.csv")
     assert df["text"].tolist() == ["Great 🎬 film, <script>x</script>"] and "stars" in df.columns
+
+
+def test_review_exports_text_columns_are_found_by_their_common_names():
+    """'Review Text', Amazon's review_body and reviewText are the review; matched without case, spaces or '_';
+    the first name of TEXT_COLUMNS wins when a file has two; the error names every accepted column."""
+    for header in ("Review Text", "review_body", "reviewText", "BODY"):
+        df = parse_reviews(f'{header},stars\n"Broke in a week, as expected",1\n'.encode(), "r.csv")
+        assert df["text"].tolist() == ["Broke in a week, as expected"], header
+    df = parse_reviews(b"review_body,text\nthe body,the text\n", "r.csv")
+    assert df["text"].tolist() == ["the text"]
+    with pytest.raises(DataError, match="'review_body'"):
+        parse_reviews(b"title,score\nx,1\n", "r.csv")
+

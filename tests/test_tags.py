@@ -309,6 +309,18 @@ def test_a_product_review_file_with_shop_style_stars_gets_5_star_rating_tags(imd
     assert "1 of 6 values are not a number of stars" in caplog.text and "'five'" in caplog.text
 
 
+def test_a_shop_export_with_its_own_column_names_is_tagged_like_ours(imdb_run, tmp_path):
+    """Columns as review exports name them (review_body, star_rating; 'Review Text', 'Overall') are the text and
+    the rating: the irony tag reads the polarity from the stars, the rating tags use them."""
+    rows = "Truly built to last: it lasted a week.,1\nGood kettle and quick to boil.,5\nFine.,3\n"
+    for header in ("review_body,star_rating", "Review Text,Overall"):
+        (tmp_path / "in.csv").write_text(header + "\n" + rows)
+        T.tag_file(imdb_run, tmp_path / "in.csv", tmp_path / "o.csv", ["extreme_rating", "irony"])
+        out = pd.read_csv(tmp_path / "o.csv")
+        assert out["irony_basis"].tolist() == ["text+polarity", "text+polarity", "text only"], header
+        assert out["extreme_rating"].tolist() == [True, True, False], header
+
+
 def test_tag_output_flags_are_checked_before_work(imdb_run, tmp_path):
     from pipeline.cli import main
 
@@ -367,14 +379,34 @@ def test_polarity_flips_count_sentences_against_the_reviews_polarity():
     assert got[3].tolist() == [-2.0, 0.0]  # a pan that only pans: nothing against it
 
 
-def test_review_polarity_from_label_then_stars():
+def test_review_polarity_from_label_then_stars(caplog):
+    import logging
+
     from pipeline.analysis.tags.irony import review_polarity
 
-    label = pd.Series([1, None, None, None, 0])
-    got = review_polarity(label, pd.Series([1, 2, 3, 5, 5])).tolist()  # 5-star scale (max 5)
-    assert got[0] == 1 and got[1] == 0 and np.isnan(got[2]) and got[3] == 1 and got[4] == 0
+    # label first, stars where there is no label; one conflict in five (row 4) is label noise: the label decides
+    label = pd.Series([1, None, None, None, 0, 1, 0, 0])
+    with caplog.at_level(logging.WARNING):
+        got = review_polarity(label, pd.Series([5, 2, 3, 5, 5, 4, 1, 2])).tolist()  # 5-star scale (max 5)
+    assert got[0] == 1 and got[1] == 0 and np.isnan(got[2]) and got[3] == 1 and got[4] == 0 and got[5:] == [1, 0, 0]
+    assert "disagrees" not in caplog.text
     ten = review_polarity(None, pd.Series([4, 5, 6, 7, 10])).tolist()  # 10-star scale: IMDB's 1-4 / 7-10
     assert ten[0] == 0 and np.isnan(ten[1]) and np.isnan(ten[2]) and ten[3] == 1 and ten[4] == 1
+
+
+def test_a_label_that_is_not_about_sentiment_gives_way_to_the_stars(caplog):
+    """A file whose ``label`` is something else (here: 1 = ironic) disagrees with its stars on most reviews: the
+    polarity then comes from the stars alone (a row without stars has none), with a warning that says why."""
+    import logging
+
+    from pipeline.analysis.tags.irony import review_polarity
+
+    ironic = pd.Series([1, 1, 0, 0, 1, 0])
+    stars = pd.Series([1, 5, 1, 5, 2, None])
+    with caplog.at_level(logging.WARNING):
+        got = review_polarity(ironic, stars).tolist()
+    assert got[:5] == [0, 1, 0, 1, 0] and np.isnan(got[5])
+    assert "disagrees with the star rating on 3 of 5 reviews (60 %)" in caplog.text
 
 
 def test_irony_label_files_are_disjoint_train_reviews_that_carry_their_quotes(imdb_dir):

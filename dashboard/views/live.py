@@ -102,8 +102,8 @@ with tab_one:
 
 with tab_batch:
     st.write(
-        "Upload a **CSV/JSONL/Parquet** with a `text` (or `review`) column, or a **TXT** with one review per "
-        "line. Scored with this run's model; download the result."
+        "Upload a **CSV/JSONL/Parquet** with a `text` column (or `review`, `review_body`, `Review Text`, … any "
+        "case), or a **TXT** with one review per line. Scored with this run's model; download the result."
     )
     up = st.file_uploader("Reviews file", type=["csv", "txt", "jsonl", "parquet"], key="batch_file")
     if up is not None:

@@ -33,6 +33,7 @@ guess at the label.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from functools import cache
 from pathlib import Path
@@ -48,6 +49,7 @@ from .columns import rating_scale
 from .lexical import sarcasm_score
 
 IRONY_MODEL = Path(__file__).with_name("irony_model.json")
+log = logging.getLogger(__name__)
 TEXT_AND_POLARITY = "text+polarity"
 TEXT_ONLY = "text only"
 # every feature the stack can use, in order: text features first (the text-only stack uses those), then the
@@ -68,24 +70,43 @@ ALL_FEATURES = (
 TEXT_ONLY_FEATURES = 6  # the first six: what is left without a label or rating
 STACK_FEATURES = ALL_FEATURES  # what ``irony_fit`` fits the stack on (a model file records its own list)
 MAX_SENTENCES = 60  # bounds the encoder's work on very long reviews
+# a sentiment label and a star rating that disagree this often are not both about sentiment (review_polarity)
+LABEL_RATING_DISAGREEMENT = 0.2
 
 
 def review_polarity(label: pd.Series | None, rating: pd.Series | None, n: int = 0) -> pd.Series:
     """1 / 0 per review from ``label`` where given, else from ``rating`` on its own scale (10-star if any rating
     exceeds 5, else 5-star: ≤ 40 % of the scale negative, ≥ 70 % positive — IMDB's 1-4 / 7-10, and 1-2 / 4-5
-    stars); NaN where neither says (a 3-star or 5-6 rating, no label; ``n`` rows of NaN when both are ``None``)."""
+    stars); NaN where neither says (a 3-star or 5-6 rating, no label; ``n`` rows of NaN when both are ``None``).
+
+    Where both say, they should agree (IMDB's always do). If they disagree on more than
+    :data:`LABEL_RATING_DISAGREEMENT` of those reviews, ``label`` is not a sentiment label (an irony or topic label,
+    say): the ratings decide instead and a warning says so. Incongruity is measured against the reviewer's own
+    verdict, and stars are that verdict."""
     if label is None and rating is None:
         return pd.Series(np.nan, index=range(n))
-    out = pd.Series(np.nan, index=(label if label is not None else rating).index)
+    from_rating = pd.Series(np.nan, index=(label if label is not None else rating).index)
     if rating is not None:
         r = pd.to_numeric(rating, errors="coerce")
         top = float(rating_scale(r))
-        out[r <= 0.4 * top] = 0.0
-        out[r >= 0.7 * top] = 1.0
-    if label is not None:
-        lab = pd.to_numeric(label, errors="coerce")
-        out[lab.isin([0, 1])] = lab[lab.isin([0, 1])]
-    return out
+        from_rating[r <= 0.4 * top] = 0.0
+        from_rating[r >= 0.7 * top] = 1.0
+    if label is None:
+        return from_rating
+    lab = pd.to_numeric(label, errors="coerce")
+    from_label = lab.where(lab.isin([0, 1]))
+    both = from_label.notna() & from_rating.notna()
+    disagree = float((from_label[both] != from_rating[both]).mean()) if both.any() else 0.0
+    if disagree > LABEL_RATING_DISAGREEMENT:
+        log.warning(
+            "irony: the label disagrees with the star rating on %d of %d reviews (%.0f %%), so it is not read as a "
+            "sentiment label; the polarity comes from the ratings (label 1 = positive, 0 = negative is expected)",
+            int((from_label[both] != from_rating[both]).sum()),
+            int(both.sum()),
+            100 * disagree,
+        )
+        return from_rating
+    return from_label.fillna(from_rating)
 
 
 def incongruity(text: str, polarity: float) -> float:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...atomic import atomic_write_json, atomic_write_parquet, atomic_write_text, run_lock
+from ...inputs import find_column
 from ...runs import TAG_STATS, TAGS, load_run
 from .base import MODEL, MODEL_COLUMNS, REGISTRY, Tag, TagContext
 from .label_issues import LabelIssue
@@ -122,9 +123,15 @@ def tag_summary(tags: pd.DataFrame, preds: pd.DataFrame, names: list[str], sampl
 
 
 def _column(df: pd.DataFrame, *names: str) -> str | None:
-    """The first of ``names`` the file has, matched without regard to case ('Stars', 'LABEL')."""
-    by_lower = {str(c).lower(): c for c in df.columns}
-    return next((by_lower[n] for n in names if n in by_lower), None)
+    """The first of ``names`` the file has, matched without regard to case, spaces, '_' or '-' ('Stars',
+    'Star Rating')."""
+    return find_column(df.columns, names)
+
+
+# a rating's column: ours, then common exports' (Amazon's star_rating and McAuley's overall); not 'score', which is
+# as often a model's probability
+RATING_COLUMNS = ("rating", "stars", "star_rating", "review_rating", "overall")
+LABEL_COLUMNS = ("label", "sentiment")
 
 
 _RATING_NUMBER = re.compile(r"^\s*(\d+(?:[.,]\d+)?)")
@@ -147,17 +154,18 @@ def parse_rating(values: pd.Series) -> pd.Series:
 
 
 def _file_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """An input file as the frame tags read: ``label`` as 0/1 (also 'positive'/'negative'), ``rating`` from
-    ``rating`` or ``stars`` (any case; '4.0 out of 5 stars', '4/5', '★★★★☆' read as 4); values that are neither become
+    """An input file as the frame tags read: ``label`` as 0/1 (also 'positive'/'negative') from the first of
+    :data:`LABEL_COLUMNS`, ``rating`` from the first of :data:`RATING_COLUMNS` (any case, spaces or '_': 'Stars',
+    'star_rating'; '4.0 out of 5 stars', '4/5', '★★★★☆' read as 4); values that are neither become
     NA (the tag then says so, and a warning counts them), nothing is guessed."""
     frame = df[["id", "text"]].copy()
-    label = _column(df, "label")
+    label = _column(df, *LABEL_COLUMNS)
     if label is not None:
         lab = df[label].map(lambda v: {"positive": 1, "pos": 1, "negative": 0, "neg": 0}.get(str(v).strip().lower(), v))
         lab = pd.to_numeric(lab, errors="coerce")
         frame["label"] = lab.where(lab.isin([0, 1]))
         _warn_unread(df[label], frame["label"], label, "0/1 or positive/negative")
-    rating = _column(df, "rating", "stars")
+    rating = _column(df, *RATING_COLUMNS)
     if rating is not None:
         frame["rating"] = parse_rating(df[rating])
         _warn_unread(df[rating], frame["rating"], rating, "a number of stars")
@@ -212,8 +220,9 @@ def tag_file(
     """Tag every review of a CSV/Parquet/JSONL/TXT file and write the input rows plus one column per tag and
     its ``<tag>_score`` (and other extra) columns to ``output_path`` (.csv, .parquet or .jsonl).
 
-    Input columns: ``text`` (or ``review``; required), ``label`` (0/1 or positive/negative) and ``rating`` or
-    ``stars`` (optional). The run's classifier is loaded only if a chosen tag needs it or reads its columns
+    Input columns: ``text`` (or ``review``, ``review_body``, … :data:`pipeline.inputs.TEXT_COLUMNS`; required),
+    ``label`` or ``sentiment`` (0/1 or positive/negative) and ``rating``, ``stars``, ``star_rating``, ``overall``
+    (optional; :data:`RATING_COLUMNS`). The run's classifier is loaded only if a chosen tag needs it or reads its columns
     (``prob_pos``, ``n_tokens`` …); model-based tags then score every row (no sampling). The run's model
     columns are written too (``prob_pos``, ``pred`` …) since the tags were computed from them.
     """
