@@ -144,4 +144,3 @@ def test_review_exports_text_columns_are_found_by_their_common_names():
     assert df["text"].tolist() == ["the text"]
     with pytest.raises(DataError, match="'review_body'"):
         parse_reviews(b"title,score\nx,1\n", "r.csv")
-
