@@ -566,7 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
     _no_analysis_arg(e)
     e.set_defaults(func=cmd_evaluate)
 
-    pr = sub.add_parser("predict", help="score a CSV/Parquet/JSONL/TXT file of reviews with a run's model")
+    pr = sub.add_parser("predict", help="score a CSV/TSV/Parquet/JSONL/TXT file of reviews with a run's model")
     _run_arg(pr)
     pr.add_argument("--input", required=True)
     pr.add_argument("--output", required=True, help=".parquet or .csv")
@@ -600,7 +600,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="precompute attributions for a run's most confident errors, or for every review of a file",
         description="Without --input: explain the run's --errors most confident errors and --correct random correct "
         "predictions into the run's explanations.parquet (resumable). With --input FILE --output OUT.parquet: "
-        "explain every review of FILE (CSV/Parquet/JSONL/TXT) in chunks of --chunk-rows, resumable (rerun the same "
+        "explain every review of FILE (CSV/TSV/Parquet/JSONL/TXT) in chunks of --chunk-rows, resumable (rerun the same "
         "command after a crash), one row per review: id, pred and the attribution columns of explanations.parquet. "
         "With --engine ray: the same rows on Ray Data, OUT a folder of Parquet files; the input (a file, folder or "
         "glob of Parquet/CSV/JSONL, local or s3://, gs://) needs an id column. On a cluster: ray job submit "
@@ -654,7 +654,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tg = sub.add_parser("tag", help="error taxonomy tags + lift per tag for a run, or tag any reviews file")
     _run_arg(tg)
-    tg.add_argument("--input", help="tag this CSV/Parquet/JSONL/TXT of reviews instead of the run's test set")
+    tg.add_argument("--input", help="tag this CSV/TSV/Parquet/JSONL/TXT of reviews instead of the run's test set")
     tg.add_argument("--output", help="with --input: write the rows + tag columns here (.csv/.parquet/.jsonl)")
     # (the tag names are not listed here: importing the tags loads pandas, and a typo gets the list anyway)
     tg.add_argument("--tags", help="comma-separated subset of the tag names (default all; README lists them)")

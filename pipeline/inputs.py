@@ -16,7 +16,7 @@ import pandas as pd
 
 from .errors import DataError
 
-SUFFIXES = (".csv", ".parquet", ".jsonl", ".json", ".txt")
+SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".json", ".txt")
 # the review's column, first match wins: ours, then the names common review exports use (Amazon's review_body and
 # reviewText, "Review Text", ...), matched without regard to case, spaces, '_' or '-'
 TEXT_COLUMNS = ("text", "review", "content", "review_text", "review_body", "body", "comment", "sentence")
@@ -46,7 +46,7 @@ CLI_LIMITS = InputLimits(max_bytes=4096 * MB, max_rows=None, max_decoded_bytes=8
 
 
 def read_reviews_file(path: str | Path, limits: InputLimits = CLI_LIMITS) -> pd.DataFrame:
-    """Reviews to score from CSV/Parquet/JSONL (a ``text``, ``review``, … column: :data:`TEXT_COLUMNS`) or TXT (one per
+    """Reviews to score from CSV/TSV/Parquet/JSONL (a ``text``, ``review``, … column: :data:`TEXT_COLUMNS`) or TXT (one per
     line).
 
     Returns columns ``id, text`` plus any others in the file. Raises ``DataError`` with a clear message
@@ -65,7 +65,7 @@ def parse_reviews(raw: bytes, filename: str, limits: InputLimits = CLI_LIMITS) -
     """Bytes of an uploaded or read file → ``id, text, …`` frame, within ``limits``."""
     suffix = Path(filename).suffix.lower()
     if suffix not in SUFFIXES:
-        raise DataError(f"{filename}: unsupported file type (use .csv, .parquet, .jsonl or .txt)")
+        raise DataError(f"{filename}: unsupported file type (use .csv, .tsv, .parquet, .jsonl or .txt)")
     if len(raw) > limits.max_bytes:
         raise DataError(f"{filename}: {_size(len(raw))}; the limit is {_size(limits.max_bytes)}")
     if suffix == ".parquet":
@@ -134,8 +134,9 @@ def _read_text_format(raw: bytes, filename: str, suffix: str, limits: InputLimit
         if suffix == ".txt":
             lines = [ln.strip() for ln in text.splitlines()]
             df = pd.DataFrame({"text": [ln for ln in lines if ln]})
-        elif suffix == ".csv":
-            df = pd.read_csv(io.StringIO(text), nrows=None if cap is None else cap + 1)
+        elif suffix in (".csv", ".tsv"):
+            sep = "\t" if suffix == ".tsv" else ","
+            df = pd.read_csv(io.StringIO(text), sep=sep, nrows=None if cap is None else cap + 1)
         else:
             df = pd.read_json(
                 io.StringIO(text),
@@ -232,7 +233,7 @@ STREAM_LIMITS = InputLimits(
     max_bytes=1 << 50, max_rows=None, max_decoded_bytes=CLI_LIMITS.max_decoded_bytes, max_text_chars=1_000_000
 )
 DEFAULT_CHUNK_ROWS = 20_000
-STREAMED_SUFFIXES = (".csv", ".parquet", ".jsonl", ".txt")  # .json is one document: read whole
+STREAMED_SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".txt")  # .json is one document: read whole
 
 
 def count_input_rows(path: str | Path) -> int | None:
@@ -253,7 +254,7 @@ def iter_reviews_file(path: str | Path, chunk_rows: int = DEFAULT_CHUNK_ROWS, li
     and its ``id, text, …`` reviews, checked by :func:`normalise_reviews` exactly like :func:`read_reviews_file`
     (same ids, same messages with whole-file row numbers). Memory holds one chunk of ``chunk_rows`` rows.
 
-    CSV, JSONL, TXT and Parquet stream; ``.json`` (one document) is read whole. Text formats are checked for
+    CSV, TSV, JSONL, TXT and Parquet stream; ``.json`` (one document) is read whole. Text formats are checked for
     UTF-8 in one pass first, so a bad byte is refused before any scoring. A frame may be empty (a chunk of
     blank reviews); ``DataError`` at the end when the whole file had none. Chunks are deterministic: the
     same file and ``chunk_rows`` always cut the same chunks (resuming relies on it).
@@ -265,7 +266,7 @@ def iter_reviews_file(path: str | Path, chunk_rows: int = DEFAULT_CHUNK_ROWS, li
         raise DataError(f"chunk size must be at least 1 row, got {chunk_rows}")
     suffix = p.suffix.lower()
     if suffix not in SUFFIXES:
-        raise DataError(f"{p.name}: unsupported file type (use .csv, .parquet, .jsonl or .txt)")
+        raise DataError(f"{p.name}: unsupported file type (use .csv, .tsv, .parquet, .jsonl or .txt)")
     size = p.stat().st_size
     if size > limits.max_bytes:
         raise DataError(f"{p.name}: {_size(size)}; the limit is {_size(limits.max_bytes)}")
@@ -326,8 +327,8 @@ def _raw_chunks_text(p: Path, suffix: str, chunk_rows: int):
                 yield pd.DataFrame({"text": lines})
         return
     try:
-        if suffix == ".csv":
-            reader = pd.read_csv(p, chunksize=chunk_rows, encoding="utf-8")
+        if suffix in (".csv", ".tsv"):
+            reader = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",", chunksize=chunk_rows, encoding="utf-8")
         else:
             reader = pd.read_json(p, lines=True, chunksize=chunk_rows, encoding="utf-8")
         with reader:

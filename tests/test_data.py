@@ -144,3 +144,17 @@ def test_review_exports_text_columns_are_found_by_their_common_names():
     assert df["text"].tolist() == ["the text"]
     with pytest.raises(DataError, match="'review_body'"):
         parse_reviews(b"title,score\nx,1\n", "r.csv")
+
+
+def test_a_tab_separated_export_reads_whole_and_in_chunks_alike(tmp_path):
+    """Review dumps often come as TSV (commas inside reviews, tabs between fields): read whole or streamed, the same
+    reviews, ids and columns."""
+    from pipeline.inputs import iter_reviews_file, read_reviews_file
+
+    rows = ["Great, if you like waiting.\t1", "Works, and well.\t5", "\t3", "Fine, I guess.\t3"]
+    (tmp_path / "r.tsv").write_text("review_body\tstar_rating\n" + "\n".join(rows) + "\n")
+    whole = read_reviews_file(tmp_path / "r.tsv")
+    assert whole["text"].tolist() == ["Great, if you like waiting.", "Works, and well.", "Fine, I guess."]
+    assert whole["star_rating"].tolist() == [1, 5, 3] and whole["id"].tolist() == ["0", "1", "2"]
+    chunks = pd.concat([df for _, df in iter_reviews_file(tmp_path / "r.tsv", chunk_rows=2)], ignore_index=True)
+    pd.testing.assert_frame_equal(chunks, whole)

@@ -102,10 +102,10 @@ with tab_one:
 
 with tab_batch:
     st.write(
-        "Upload a **CSV/JSONL/Parquet** with a `text` column (or `review`, `review_body`, `Review Text`, … any "
+        "Upload a **CSV/TSV/JSONL/Parquet** with a `text` column (or `review`, `review_body`, `Review Text`, … any "
         "case), or a **TXT** with one review per line. Scored with this run's model; download the result."
     )
-    up = st.file_uploader("Reviews file", type=["csv", "txt", "jsonl", "parquet"], key="batch_file")
+    up = st.file_uploader("Reviews file", type=["csv", "tsv", "txt", "jsonl", "parquet"], key="batch_file")
     if up is not None:
         # parsed and scored once per (file, run, model): reruns (any widget) show the stored result
         key = (up.file_id, str(run.path), state.model_stamp(run.path))

@@ -1,7 +1,7 @@
 """Run the registered tags: over a run's predictions (``tags.parquet`` + ``tags.json``) or over any reviews file.
 
 python -m pipeline tag --run RUN                                  # the run's test predictions
-python -m pipeline tag --run RUN --input FILE --output FILE       # any CSV/Parquet/JSONL/TXT of reviews
+python -m pipeline tag --run RUN --input FILE --output FILE       # any CSV/TSV/Parquet/JSONL/TXT of reviews
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def tag_file(
     names: list[str] | None = None,
     classifier=None,
 ) -> pd.DataFrame:
-    """Tag every review of a CSV/Parquet/JSONL/TXT file and write the input rows plus one column per tag and
+    """Tag every review of a CSV/TSV/Parquet/JSONL/TXT file and write the input rows plus one column per tag and
     its ``<tag>_score`` (and other extra) columns to ``output_path`` (.csv, .parquet or .jsonl).
 
     Input columns: ``text`` (or ``review``, ``review_body``, … :data:`pipeline.inputs.TEXT_COLUMNS`; required),
