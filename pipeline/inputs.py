@@ -108,6 +108,7 @@ def normalise_reviews(
             f"found {found})"
         )
     df = df.rename(columns={col: "text"}).reset_index(drop=True)
+    df.attrs["text_column"] = str(col)  # the file's own name for it, for outputs that give the rows back
     df["text"] = df["text"].fillna("").astype(str)
     lengths = df["text"].str.len()
     if len(df) and lengths.max() > limits.max_text_chars:

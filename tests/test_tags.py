@@ -319,6 +319,8 @@ def test_a_shop_export_with_its_own_column_names_is_tagged_like_ours(imdb_run, t
         out = pd.read_csv(tmp_path / "o.csv")
         assert out["irony_basis"].tolist() == ["text+polarity", "text+polarity", "text only"], header
         assert out["extreme_rating"].tolist() == [True, True, False], header
+        assert list(out.columns[1:3]) == header.split(",") and "text" not in out  # the file's names (after id)
+        assert out[header.split(",")[0]].tolist()[0] == "Truly built to last: it lasted a week."
 
 
 def test_tag_output_flags_are_checked_before_work(imdb_run, tmp_path):

@@ -249,7 +249,10 @@ def tag_file(
     clash = {c: f"{c}_input" for c in df.columns if c in new.columns}
     if clash:
         log.warning("input columns renamed to keep them: %s", ", ".join(f"{a} → {b}" for a, b in clash.items()))
-    result = pd.concat([df.rename(columns=clash), new], axis=1)
+    # the rows go back as they came: the text column keeps the file's own name ('Review Text', review_body)
+    own = df.attrs.get("text_column", "text")
+    back = {**clash, "text": own} if own not in clash.values() and own not in new.columns else clash
+    result = pd.concat([df.rename(columns=back), new], axis=1)
     if out.suffix.lower() == ".csv":  # formulas defused: the CSV is meant to be opened in a spreadsheet
         atomic_write_text(out, csv_safe(result))
     elif out.suffix.lower() == ".jsonl":
