@@ -99,13 +99,10 @@ class BitFitScorer:
         return self.tokenizer(texts, truncation=True, max_length=self.max_length)["input_ids"]
 
     def batch(self, rows, ids_list):
-        width = min(self.max_length, -(-max(len(ids_list[i]) for i in rows) // 16) * 16)
-        ids = np.zeros((len(rows), width), np.int32)
-        mask = np.zeros_like(ids)
-        for j, i in enumerate(rows):
-            ids[j, : len(ids_list[i])] = ids_list[i]
-            mask[j, : len(ids_list[i])] = 1
-        return self.tf.constant(ids), self.tf.constant(mask)
+        """``(input_ids, attention_mask)`` tensors of ``rows``, padded to a multiple of 16 (as the encoder pads)."""
+        from pipeline.classifiers.transformer.batching import pad
+
+        return tuple(self.tf.constant(a) for a in pad([ids_list[i] for i in rows], multiple=16))
 
     def train(self, x, y, w, epochs: int, seed: int = 0) -> list[float]:
         """Length-bucketed, shuffled batches (chunks of 50 batches sorted by length); mean loss per epoch."""

@@ -17,6 +17,7 @@ import pandas as pd
 from .errors import DataError
 
 SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".json", ".txt")
+SEPARATORS = {".csv": ",", ".tsv": "\t"}  # the delimited formats, read by pandas' CSV reader
 # the review's column, first match wins: ours, then the names common review exports use (Amazon's review_body and
 # reviewText, "Review Text", ...), matched without regard to case, spaces, '_' or '-'
 TEXT_COLUMNS = ("text", "review", "content", "review_text", "review_body", "body", "comment", "sentence")
@@ -135,9 +136,8 @@ def _read_text_format(raw: bytes, filename: str, suffix: str, limits: InputLimit
         if suffix == ".txt":
             lines = [ln.strip() for ln in text.splitlines()]
             df = pd.DataFrame({"text": [ln for ln in lines if ln]})
-        elif suffix in (".csv", ".tsv"):
-            sep = "\t" if suffix == ".tsv" else ","
-            df = pd.read_csv(io.StringIO(text), sep=sep, nrows=None if cap is None else cap + 1)
+        elif suffix in SEPARATORS:
+            df = pd.read_csv(io.StringIO(text), sep=SEPARATORS[suffix], nrows=None if cap is None else cap + 1)
         else:
             df = pd.read_json(
                 io.StringIO(text),
@@ -328,8 +328,8 @@ def _raw_chunks_text(p: Path, suffix: str, chunk_rows: int):
                 yield pd.DataFrame({"text": lines})
         return
     try:
-        if suffix in (".csv", ".tsv"):
-            reader = pd.read_csv(p, sep="\t" if suffix == ".tsv" else ",", chunksize=chunk_rows, encoding="utf-8")
+        if suffix in SEPARATORS:
+            reader = pd.read_csv(p, sep=SEPARATORS[suffix], chunksize=chunk_rows, encoding="utf-8")
         else:
             reader = pd.read_json(p, lines=True, chunksize=chunk_rows, encoding="utf-8")
         with reader:

@@ -96,14 +96,14 @@ def review_polarity(label: pd.Series | None, rating: pd.Series | None, n: int = 
     lab = pd.to_numeric(label, errors="coerce")
     from_label = lab.where(lab.isin([0, 1]))
     both = from_label.notna() & from_rating.notna()
-    disagree = float((from_label[both] != from_rating[both]).mean()) if both.any() else 0.0
-    if disagree > LABEL_RATING_DISAGREEMENT:
+    conflicts = int((from_label[both] != from_rating[both]).sum())
+    if conflicts > LABEL_RATING_DISAGREEMENT * int(both.sum()):
         log.warning(
             "irony: the label disagrees with the star rating on %d of %d reviews (%.0f %%), so it is not read as a "
             "sentiment label; the polarity comes from the ratings (label 1 = positive, 0 = negative is expected)",
-            int((from_label[both] != from_rating[both]).sum()),
+            conflicts,
             int(both.sum()),
-            100 * disagree,
+            100 * conflicts / int(both.sum()),
         )
         return from_rating
     return from_label.fillna(from_rating)

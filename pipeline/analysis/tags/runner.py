@@ -122,12 +122,6 @@ def tag_summary(tags: pd.DataFrame, preds: pd.DataFrame, names: list[str], sampl
     return summary
 
 
-def _column(df: pd.DataFrame, *names: str) -> str | None:
-    """The first of ``names`` the file has, matched without regard to case, spaces, '_' or '-' ('Stars',
-    'Star Rating')."""
-    return find_column(df.columns, names)
-
-
 # a rating's column: ours, then common exports' (Amazon's star_rating and McAuley's overall); not 'score', which is
 # as often a model's probability
 RATING_COLUMNS = ("rating", "stars", "star_rating", "review_rating", "overall")
@@ -159,13 +153,13 @@ def _file_frame(df: pd.DataFrame) -> pd.DataFrame:
     'star_rating'; '4.0 out of 5 stars', '4/5', '★★★★☆' read as 4); values that are neither become
     NA (the tag then says so, and a warning counts them), nothing is guessed."""
     frame = df[["id", "text"]].copy()
-    label = _column(df, *LABEL_COLUMNS)
+    label = find_column(df.columns, LABEL_COLUMNS)
     if label is not None:
         lab = df[label].map(lambda v: {"positive": 1, "pos": 1, "negative": 0, "neg": 0}.get(str(v).strip().lower(), v))
         lab = pd.to_numeric(lab, errors="coerce")
         frame["label"] = lab.where(lab.isin([0, 1]))
         _warn_unread(df[label], frame["label"], label, "0/1 or positive/negative")
-    rating = _column(df, *RATING_COLUMNS)
+    rating = find_column(df.columns, RATING_COLUMNS)
     if rating is not None:
         frame["rating"] = parse_rating(df[rating])
         _warn_unread(df[rating], frame["rating"], rating, "a number of stars")
