@@ -59,11 +59,11 @@ class ReviewScorer:
 
     def __call__(self, frame):
         from .classifiers import score_texts
-        from .inputs import STREAM_LIMITS, normalise_reviews
+        from .inputs import STREAM_LIMITS, normalise_reviews, restore_text_column
         from .predict import add_predictions
 
         df = normalise_reviews(frame, self.source_name, STREAM_LIMITS)
-        return add_predictions(df, score_texts(self.clf, df["text"].tolist(), self.batch))
+        return restore_text_column(add_predictions(df, score_texts(self.clf, df["text"].tolist(), self.batch)))
 
 
 def _reader(source: str):

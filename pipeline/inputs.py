@@ -93,6 +93,16 @@ def find_column(columns, names: tuple[str, ...]):
     return next((by_key[column_key(n)] for n in names if column_key(n) in by_key), None)
 
 
+def restore_text_column(df: pd.DataFrame, own: str | None = None) -> pd.DataFrame:
+    """``df`` with its ``text`` column back under the input file's own name (``own``, default
+    ``df.attrs["text_column"]`` as :func:`normalise_reviews` records it: 'Review Text', review_body), for outputs that
+    give the rows back as they came. Unchanged when that name is ``text``, unknown, or taken by another column."""
+    own = own or df.attrs.get("text_column") or "text"
+    if own == "text" or own in df.columns or "text" not in df.columns:
+        return df
+    return df.rename(columns={"text": own})
+
+
 def normalise_reviews(
     df: pd.DataFrame, filename: str, limits: InputLimits, first_row: int = 0, first_id: int = 0
 ) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .chunked import ChunkedResult, map_file, parts_dir
 from .classifiers.base import LABELS, Classifier, score_texts
-from .inputs import DEFAULT_CHUNK_ROWS
+from .inputs import DEFAULT_CHUNK_ROWS, restore_text_column
 
 __all__ = ["OUTPUT_COLUMNS", "PredictResult", "add_predictions", "parts_dir", "predict_file"]
 
@@ -54,6 +54,7 @@ def predict_file(
     """
 
     def score(df: pd.DataFrame, on_rows) -> pd.DataFrame:
-        return add_predictions(df, score_texts(clf, df["text"].tolist(), batch, on_batch=on_rows))
+        # the rows go back as they came: the text column keeps the file's own name ('Review Text', review_body)
+        return restore_text_column(add_predictions(df, score_texts(clf, df["text"].tolist(), batch, on_batch=on_rows)))
 
     return map_file(score, input_path, output, identity=model_id, chunk_rows=chunk_rows, progress=progress)

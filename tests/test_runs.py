@@ -135,7 +135,8 @@ def test_predict_scores_a_file(imdb_run, tmp_path, capsys):
     out = tmp_path / "out.parquet"
     assert main(["predict", "--run", str(imdb_run), "--input", str(src), "--output", str(out)]) == 0
     df = pd.read_parquet(out)
-    assert len(df) == 2 and set(df.columns) >= {"id", "text", "who", "prob_pos", "pred", "pred_label"}
+    assert len(df) == 2 and set(df.columns) >= {"id", "review", "who", "prob_pos", "pred", "pred_label"}
+    assert "text" not in df and df["review"].tolist() == ["Loved it, superb!", "Awful. Boring."]  # the file's name
     assert df["prob_pos"].between(0, 1).all()
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"\xff\xfe\x00bad")

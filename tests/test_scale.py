@@ -103,7 +103,8 @@ def test_predict_streams_resumes_and_matches_a_whole_read(baseline_run, tmp_path
 
     whole = read_reviews_file(src)
     got = pd.read_parquet(out)
-    assert got["id"].tolist() == whole["id"].tolist() and got["text"].tolist() == whole["text"].tolist()
+    assert got["id"].tolist() == whole["id"].tolist() and got["review"].tolist() == whole["text"].tolist()
+    assert "text" not in got  # the rows come back under the file's own column name
     assert got["stars"].tolist() == whole["stars"].tolist()
     np.testing.assert_allclose(got["prob_pos"], score_texts(clf, whole["text"].tolist()), atol=1e-6)
     assert (got["pred"] == (got["prob_pos"] >= 0.5)).all()

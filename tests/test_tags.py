@@ -323,6 +323,50 @@ def test_a_shop_export_with_its_own_column_names_is_tagged_like_ours(imdb_run, t
         assert out[header.split(",")[0]].tolist()[0] == "Truly built to last: it lasted a week."
 
 
+def test_a_label_the_model_does_not_recognise_as_sentiment_is_not_read(imdb_run, imdb_dir, tmp_path, caplog):
+    """A file whose ``label`` is about something else (here: a random 0/1, as an irony or topic label would be to a
+    sentiment model) is not read as sentiment when the run's model barely agrees with it: label issues say why
+    instead of flagging noise, irony goes text only, the file's column comes back untouched. The true sentiment
+    labels of the same reviews are read."""
+    import logging
+
+    test = pd.read_parquet(imdb_dir / "test.parquet")
+    rows = pd.concat([test[test["label"] == k].head(40) for k in (0, 1)]).reset_index(drop=True)
+    other = np.random.default_rng(0).integers(0, 2, len(rows))
+    pd.DataFrame({"text": rows["text"], "label": other}).to_csv(tmp_path / "other.csv", index=False)
+    with caplog.at_level(logging.WARNING):
+        T.tag_file(imdb_run, tmp_path / "other.csv", tmp_path / "o.csv", ["label_issue", "irony"])
+    out = pd.read_csv(tmp_path / "o.csv")
+    assert "label column is not read as a sentiment label" in caplog.text and "ROC-AUC" in caplog.text
+    assert out["label"].tolist() == other.tolist() and "correct" not in out
+    assert out["label_issue"].isna().all() and "not read as a sentiment label" in out["label_issue_note"][0]
+    assert set(out["irony_basis"]) == {"text only"}
+
+    caplog.clear()
+    pd.DataFrame({"text": rows["text"], "label": rows["label"]}).to_csv(tmp_path / "sentiment.csv", index=False)
+    with caplog.at_level(logging.WARNING):
+        T.tag_file(imdb_run, tmp_path / "sentiment.csv", tmp_path / "s.csv", ["label_issue", "irony"])
+    back = pd.read_csv(tmp_path / "s.csv")
+    assert "not read as a sentiment label" not in caplog.text
+    assert back["label_issue"].notna().all() and back["correct"].notna().all()
+    assert set(back["irony_basis"]) == {"text+polarity"}
+
+
+def test_sentiment_label_check_needs_enough_of_each_class():
+    """The model check judges a label only with ten reviews of each class (an AUC over a handful says little); the
+    star check judges any overlap."""
+    from pipeline.analysis.tags.sentiment_label import label_problem
+
+    few = pd.DataFrame({"label": [1, 0, 1, 0, 1], "prob_pos": [0.1, 0.9, 0.2, 0.8, 0.3]})  # all wrong, but five
+    assert label_problem(few) is None
+    many = pd.DataFrame({"label": [1, 0] * 10, "prob_pos": [0.2, 0.8] * 10})
+    assert "ROC-AUC 0.000 only, over 20 reviews" in label_problem(many)
+    assert label_problem(many.assign(prob_pos=[0.8, 0.2] * 10)) is None
+    stars = pd.DataFrame({"label": [1, 1, 0], "rating": [1, 2, 5]})
+    assert "disagrees with the star rating on 3 of 3 reviews" in label_problem(stars)
+    assert label_problem(pd.DataFrame({"text": ["x"]})) is None
+
+
 def test_tag_output_flags_are_checked_before_work(imdb_run, tmp_path):
     from pipeline.cli import main
 

@@ -9,7 +9,7 @@ from dashboard import explain_ui, state
 from pipeline.analysis.perturb import variants
 from pipeline.classifiers import score_texts
 from pipeline.errors import DataError
-from pipeline.inputs import UPLOAD_LIMITS, parse_reviews
+from pipeline.inputs import UPLOAD_LIMITS, parse_reviews, restore_text_column
 from pipeline.render import csv_safe
 
 EXAMPLES = {
@@ -127,6 +127,7 @@ with tab_batch:
                 bar.empty()
                 df["prob_pos"] = probs
                 df["prediction"] = ["positive" if p >= 0.5 else "negative" for p in probs]
+                df = restore_text_column(df)  # the file's own name for its text column, as uploaded
                 st.session_state["batch_result"] = (key, df, None, time.perf_counter() - t0)
         _, df, error, seconds = st.session_state["batch_result"]
         if error:

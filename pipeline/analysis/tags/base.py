@@ -55,6 +55,8 @@ class Tag:
     ranked_by_lift: ClassVar[bool] = True
     # prediction/data columns the tag cannot do without; where a reviews file lacks one the tag says so
     reads: ClassVar[frozenset[str]] = frozenset()
+    # data columns the tag uses when a reviews file has them, and does without otherwise (irony: label, rating)
+    optional_reads: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def columns(cls) -> tuple[str, ...]:

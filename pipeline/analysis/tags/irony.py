@@ -45,8 +45,8 @@ from ...text import clean_text, words
 from ..lexicon import NEGATIVE, POSITIVE
 from ..perturb import sentences
 from .base import Tag, TagContext, register
-from .columns import rating_scale
 from .lexical import sarcasm_score
+from .sentiment_label import rating_conflicts, rating_polarity
 
 IRONY_MODEL = Path(__file__).with_name("irony_model.json")
 log = logging.getLogger(__name__)
@@ -70,40 +70,29 @@ ALL_FEATURES = (
 TEXT_ONLY_FEATURES = 6  # the first six: what is left without a label or rating
 STACK_FEATURES = ALL_FEATURES  # what ``irony_fit`` fits the stack on (a model file records its own list)
 MAX_SENTENCES = 60  # bounds the encoder's work on very long reviews
-# a sentiment label and a star rating that disagree this often are not both about sentiment (review_polarity)
-LABEL_RATING_DISAGREEMENT = 0.2
 
 
 def review_polarity(label: pd.Series | None, rating: pd.Series | None, n: int = 0) -> pd.Series:
-    """1 / 0 per review from ``label`` where given, else from ``rating`` on its own scale (10-star if any rating
-    exceeds 5, else 5-star: ≤ 40 % of the scale negative, ≥ 70 % positive — IMDB's 1-4 / 7-10, and 1-2 / 4-5
-    stars); NaN where neither says (a 3-star or 5-6 rating, no label; ``n`` rows of NaN when both are ``None``).
+    """1 / 0 per review from ``label`` where given, else from ``rating`` on its own scale
+    (:func:`~.sentiment_label.rating_polarity`); NaN where neither says (a 3-star or 5-6 rating, no label; ``n`` rows
+    of NaN when both are ``None``).
 
-    Where both say, they should agree (IMDB's always do). If they disagree on more than
-    :data:`LABEL_RATING_DISAGREEMENT` of those reviews, ``label`` is not a sentiment label (an irony or topic label,
-    say): the ratings decide instead and a warning says so. Incongruity is measured against the reviewer's own
-    verdict, and stars are that verdict."""
+    Where both say, they should agree (IMDB's always do). If they disagree too often
+    (:func:`~.sentiment_label.rating_conflicts`), ``label`` is not a sentiment label (an irony or topic label, say):
+    the ratings decide instead and a warning says so. Incongruity is measured against the reviewer's own verdict,
+    and stars are that verdict."""
     if label is None and rating is None:
         return pd.Series(np.nan, index=range(n))
-    from_rating = pd.Series(np.nan, index=(label if label is not None else rating).index)
-    if rating is not None:
-        r = pd.to_numeric(rating, errors="coerce")
-        top = float(rating_scale(r))
-        from_rating[r <= 0.4 * top] = 0.0
-        from_rating[r >= 0.7 * top] = 1.0
+    from_rating = rating_polarity(rating) if rating is not None else pd.Series(np.nan, index=label.index)
     if label is None:
         return from_rating
     lab = pd.to_numeric(label, errors="coerce")
     from_label = lab.where(lab.isin([0, 1]))
-    both = from_label.notna() & from_rating.notna()
-    conflicts = int((from_label[both] != from_rating[both]).sum())
-    if conflicts > LABEL_RATING_DISAGREEMENT * int(both.sum()):
+    if rating is not None and (why := rating_conflicts(from_label, rating)):
         log.warning(
-            "irony: the label disagrees with the star rating on %d of %d reviews (%.0f %%), so it is not read as a "
-            "sentiment label; the polarity comes from the ratings (label 1 = positive, 0 = negative is expected)",
-            conflicts,
-            int(both.sum()),
-            100 * conflicts / int(both.sum()),
+            "irony: %s, so it is not read as a sentiment label; the polarity comes from the ratings (label 1 = "
+            "positive, 0 = negative is expected)",
+            why,
         )
         return from_rating
     return from_label.fillna(from_rating)
@@ -283,6 +272,7 @@ def embed(texts: list[str], layers: tuple[int, ...] | None = None) -> np.ndarray
 class Irony(Tag):
     name = "irony"
     extra_columns = ("irony_score", "irony_basis")
+    optional_reads = frozenset({"label", "rating"})
     description = (
         "Irony or sarcasm: a learned score from how the review sounds (MiniLM embeddings) and which words it uses, "
         "positive wording against a negative label/rating or vice versa, and sarcasm cues."

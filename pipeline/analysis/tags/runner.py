@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from ...atomic import atomic_write_json, atomic_write_parquet, atomic_write_text, run_lock
-from ...inputs import find_column
+from ...inputs import find_column, restore_text_column
 from ...runs import TAG_STATS, TAGS, load_run
 from .base import MODEL, MODEL_COLUMNS, REGISTRY, Tag, TagContext
 from .label_issues import LabelIssue
 from .lift import lift_table
+from .sentiment_label import label_problem
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +33,18 @@ def _check_names(names: list[str] | None) -> list[str]:
     return names
 
 
-def compute_tags(ctx: TagContext, names: list[str], progress: Callable[[int, int], None] | None = None) -> pd.DataFrame:
+def compute_tags(
+    ctx: TagContext,
+    names: list[str],
+    progress: Callable[[int, int], None] | None = None,
+    unread: dict[str, str] | None = None,
+) -> pd.DataFrame:
     """Tag columns for ``ctx.predictions`` (same index; ``id`` first). A tag is skipped, with a log line, when
     the classifier cannot meet its needs; a tag that reads a data column the frame lacks (``label``,
-    ``rating``) gets an all-NA column and ``<tag>_note`` saying what is missing, never a guess.
+    ``rating``) gets an all-NA column and ``<tag>_note`` saying what is missing, never a guess. ``unread``: column →
+    why the input's column of that name was not read (the note then says that instead).
     ``progress(done, total)`` is called after each tag."""
+    unread = unread or {}
     cols = [ctx.predictions[["id"]]]
     for i, n in enumerate(names, 1):
         tag: type[Tag] = REGISTRY[n]
@@ -45,7 +53,11 @@ def compute_tags(ctx: TagContext, names: list[str], progress: Callable[[int, int
         if missing:
             log.info("tag %s skipped: this run's classifier lacks %s", n, ", ".join(sorted(missing)))
         elif absent:
-            note = f"not computed: the input has no {' / '.join(absent)} column"
+            lacking = [c for c in absent if c not in unread]
+            why = ([f"the input has no {' / '.join(lacking)} column"] if lacking else []) + [
+                unread[c] for c in absent if c in unread
+            ]
+            note = "not computed: " + "; ".join(why)
             log.info("tag %s %s", n, note)
             cols.append(pd.DataFrame({n: pd.NA, f"{n}_note": note}, index=ctx.predictions.index))
         else:
@@ -166,6 +178,19 @@ def _file_frame(df: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _sentiment_label_only(frame: pd.DataFrame, column: str | None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The frame without its ``label`` (and ``correct``) when :func:`.sentiment_label.label_problem` finds it is no
+    sentiment label, with a warning and the reason for the tags' notes; else the frame as it is."""
+    why = label_problem(frame)
+    if why is None:
+        return frame, {}
+    reason = f"the {column} column is not read as a sentiment label: {why}"
+    log.warning(
+        "%s; tags that need a sentiment label say so, and irony reads the polarity from the stars if any", reason
+    )
+    return frame.drop(columns=["label", "correct"], errors="ignore"), {"label": reason}
+
+
 def _warn_unread(raw: pd.Series, read: pd.Series, name: str, want: str) -> None:
     """Say how many non-empty values of an input column could not be read (those rows go without it)."""
     bad = raw.notna() & (raw.astype(str).str.strip() != "") & read.isna()
@@ -217,8 +242,11 @@ def tag_file(
     Input columns: ``text`` (or ``review``, ``review_body``, … :data:`pipeline.inputs.TEXT_COLUMNS`; required),
     ``label`` or ``sentiment`` (0/1 or positive/negative) and ``rating``, ``stars``, ``star_rating``, ``overall``
     (optional; :data:`RATING_COLUMNS`). The run's classifier is loaded only if a chosen tag needs it or reads its columns
-    (``prob_pos``, ``n_tokens`` …); model-based tags then score every row (no sampling). The run's model
-    columns are written too (``prob_pos``, ``pred`` …) since the tags were computed from them.
+    (``prob_pos``, ``n_tokens`` …), or reads a label the file has; model-based tags then score every row (no
+    sampling). The run's model columns are written too (``prob_pos``, ``pred`` …) since the tags were computed from
+    them. A label that disagrees with the stars or the model too often to be about sentiment (an irony label, say;
+    :mod:`.sentiment_label`) is not read, with a warning and a note on the tags that needed it; the column is
+    written back as it came.
     """
     from ...classifiers import load_classifier
     from ...inputs import read_reviews_file
@@ -231,12 +259,23 @@ def tag_file(
     df = read_reviews_file(input_path)
     frame = _file_frame(df)
     wants_model = any(MODEL in REGISTRY[n].needs or REGISTRY[n].reads & set(MODEL_COLUMNS) for n in names)
-    if wants_model:
-        classifier = classifier or load_classifier(run_dir)
-        _score_frame(frame, classifier)
+    # a label is read only once the run's model agrees it is about sentiment (sentiment_label), so the model is
+    # loaded for that check too; a run without one then reads the label unchecked, and says so
+    uses_label = any("label" in REGISTRY[n].reads | REGISTRY[n].optional_reads for n in names)
+    checks_label = uses_label and "label" in frame and frame["label"].notna().any()
+    if wants_model or checks_label:
+        try:
+            classifier = classifier or load_classifier(run_dir)
+        except Exception as exc:  # noqa: BLE001 — fatal only for tags that need the model
+            if wants_model:
+                raise
+            log.warning("the label column is read without checking it against the run's model (%s)", exc)
+        if classifier is not None:
+            _score_frame(frame, classifier)
+    frame, unread = _sentiment_label_only(frame, find_column(df.columns, LABEL_COLUMNS))
     run = load_run(run_dir)
     ctx = TagContext(frame, classifier, None, int(run.config.get("max_length", 256)), set(frame["id"]))
-    tags = compute_tags(ctx, names)
+    tags = compute_tags(ctx, names, unread=unread)
     added = [c for c in frame.columns if c not in ("id", "text", "label", "rating")]  # what scoring added
     new = pd.concat([frame[added], tags.drop(columns=["id"])], axis=1)
     # an input column named like one we add (a file tagged before, say) is kept, renamed, never overwritten
@@ -244,9 +283,7 @@ def tag_file(
     if clash:
         log.warning("input columns renamed to keep them: %s", ", ".join(f"{a} → {b}" for a, b in clash.items()))
     # the rows go back as they came: the text column keeps the file's own name ('Review Text', review_body)
-    own = df.attrs.get("text_column", "text")
-    back = {**clash, "text": own} if own not in clash.values() and own not in new.columns else clash
-    result = pd.concat([df.rename(columns=back), new], axis=1)
+    result = restore_text_column(pd.concat([df.rename(columns=clash), new], axis=1), df.attrs.get("text_column"))
     if out.suffix.lower() == ".csv":  # formulas defused: the CSV is meant to be opened in a spreadsheet
         atomic_write_text(out, csv_safe(result))
     elif out.suffix.lower() == ".jsonl":
