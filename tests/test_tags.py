@@ -554,3 +554,34 @@ def test_written_product_training_reviews_are_balanced_and_apart_from_the_produc
     norm = lambda s: set(s.str.lower().str.split().str.join(" "))  # noqa: E731
     assert not norm(train["text"]) & norm(check["text"])
     assert not norm(val["text"]) & (norm(train["text"]) | norm(check["text"]))
+
+
+def test_airline_tweet_irony_labels_resolve_to_real_tweets():
+    """The real customer-tweet irony check: 1,200 distinct keys, each the SHA-1 key of a real (``@``-addressed,
+    unperturbed) CheckList tweet; every label decided (a split by a third reader), unsure never ironic, every ironic
+    row with a note, and the sentiment one of neg/neu/pos or empty where the two annotators differed."""
+    from pipeline.analysis.tags.irony_fit import (
+        AIRLINE_IRONY,
+        CHECKLIST_CASES,
+        REPO,
+        airline_tweet_pool,
+        read_airline_tweets,
+        tweet_key,
+    )
+
+    challenge = REPO.parent / "shared" / "data" / "challenge"
+    if not (challenge / CHECKLIST_CASES).is_file():
+        pytest.skip("shared challenge data absent")
+    lab = pd.read_csv(AIRLINE_IRONY, keep_default_na=False, dtype={"key": str})
+    assert len(lab) == 1200 and lab["key"].is_unique
+    assert set(lab["ironic"]) == {0, 1} and not (lab["unsure"].eq(1) & lab["ironic"].eq(1)).any()
+    assert (lab.loc[lab["ironic"] == 1, "note"].str.len() > 5).all()
+    assert set(lab["sentiment"]) <= {"neg", "neu", "pos", ""}
+    assert set(lab["agreement"]) == {"both", "split, third reader"}
+    both = lab["agreement"] == "both"
+    assert (lab.loc[both, "votes"].astype(str).str.zfill(2).str[0].astype(int) == lab.loc[both, "ironic"]).all()
+    pool = airline_tweet_pool(challenge)
+    assert len(pool) == 5351 and pool["key"].is_unique and pool["text"].str.startswith("@").all()
+    d = read_airline_tweets(challenge)
+    assert len(d) == 1200 and d["text"].map(tweet_key).eq(d["key"]).all()
+    assert 40 <= d["ironic"].sum() <= 150

@@ -30,7 +30,9 @@ Validation (never trained on):
 - iSarcasmEval task A test tweets (1,400), text only;
 - ``data/irony/product_reviews_validation_written.csv``: 760 product reviews written by eight other AI assistants in
   other styles (not real reviews), with stars and text only;
-- the UCI Amazon + Yelp sentences read for irony (``data/irony/uci_sentences_irony_labels.csv``): real text.
+- the UCI Amazon + Yelp sentences read for irony (``data/irony/uci_sentences_irony_labels.csv``): real text;
+- 1,200 real customer tweets to US airlines read for irony (``data/irony/airline_tweets_irony_labels.csv``,
+  session 18), text only and with the annotators' sentiment.
 
 Choices made on the training data only: the review and review-sentence models' C (5-fold CV, scored on the IMDB
 labels, tweets always in the training folds), the word model's C (leave-one-writer-out on the product reviews) and
@@ -90,6 +92,9 @@ VALIDATION = IRONY_DATA / "imdb_train_irony_validation.csv"
 HOLDOUT = IRONY_DATA / "imdb_train_irony_holdout.csv"
 UCI_IRONY = IRONY_DATA / "uci_sentences_irony_labels.csv"  # real product-review sentences, read for irony
 UCI_SENTENCES = Path("uci_sentences_kotzias2015") / "sentences.parquet"  # under the challenge folder
+# real customer tweets to airlines, read for irony by two annotators (validation only; data/irony/README.md)
+AIRLINE_IRONY = IRONY_DATA / "airline_tweets_irony_labels.csv"
+CHECKLIST_CASES = Path("checklist_sentiment_ribeiro2020") / "cases.parquet"  # under the challenge folder
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 SENTENCE_C_GRID = (0.1, 0.3, 1.0)
 # F1 is flat near its best on the 300 validation reviews (0.31-0.35 from 0.38 to 0.54 in session 10): of the thresholds
@@ -473,6 +478,36 @@ def read_uci_sentences(challenge: Path) -> pd.DataFrame:
     return d.drop_duplicates(["domain", "text"]).reset_index(drop=True)
 
 
+def tweet_key(text: str) -> str:
+    """A tweet's key in ``AIRLINE_IRONY``: the first 12 hex digits of the SHA-1 of its UTF-8 text."""
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def airline_tweet_pool(challenge: Path) -> pd.DataFrame:
+    """The real airline tweets inside the CheckList suite: every distinct unperturbed text (``variant == 0``) that
+    starts with ``@`` (the templates never do), with its :func:`tweet_key`, sorted by key (the sampling order)."""
+    cases = pd.read_parquet(challenge / CHECKLIST_CASES, columns=["text", "variant"])
+    pool = cases.loc[cases["text"].str.startswith("@") & (cases["variant"] == 0), ["text"]].drop_duplicates("text")
+    pool["key"] = pool["text"].map(tweet_key)
+    return pool.sort_values("key").reset_index(drop=True)
+
+
+def read_airline_tweets(challenge: Path) -> pd.DataFrame:
+    """``AIRLINE_IRONY`` joined to its tweets' text. Raises ``ValueError`` if a labelled key is not in the pool."""
+    lab = pd.read_csv(AIRLINE_IRONY, keep_default_na=False)
+    d = lab.merge(airline_tweet_pool(challenge), on="key", how="left", validate="1:1")
+    if d["text"].isna().any():
+        raise ValueError(f"{(d['text'].isna()).sum()} keys of {AIRLINE_IRONY} are not tweets of {CHECKLIST_CASES}")
+    return d
+
+
+def labelled_airline(frame: pd.DataFrame, embed) -> Labelled:
+    """:func:`read_airline_tweets` encoded once; polarity is the annotators' agreed sentiment of the writer (NaN for
+    neutral tweets and where they disagree)."""
+    pol = frame["sentiment"].map({"neg": 0.0, "pos": 1.0})
+    return _labelled_frame(frame, pol, embed)
+
+
 def _labelled_frame(frame: pd.DataFrame, polarity: pd.Series, embed) -> Labelled:
     """Texts with ``text`` and ``ironic`` columns, cleaned and encoded once. They carry no irony strength, so every
     row counts as 'strong'."""
@@ -543,6 +578,12 @@ def validate(
         s = scores(uci, model, text_only)
         name = f"UCI Amazon + Yelp review sentences, real text read by two annotators: ironic vs sincere negative ({basis})"
         out.append(_record(name, uci.y[neg], s[neg], model, list(np.array(uci.texts)[neg])))
+    # real customer tweets to airlines (session 18): ironic vs every other tweet, as a review corpus's regular side
+    # spans complaints and praise alike; the annotators' agreed sentiment stands in for stars
+    air = labelled_airline(read_airline_tweets(challenge), embed)
+    for basis, text_only in (("text only", True), ("with the annotators' sentiment", False)):
+        name = f"customer tweets to US airlines, real text read by two annotators ({basis})"
+        out.append(_record(name, air.y, scores(air, model, text_only), model, air.texts))
     return out
 
 
