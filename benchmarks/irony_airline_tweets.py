@@ -70,7 +70,9 @@ def main() -> None:
             res[basis] = {
                 "all": rounded_auc_ci(y, s),
                 "negative tweets": rounded_auc_ci(y[neg], s[neg]),
-                "per batch (all)": {int(b): rounded_auc_ci(y[batches == b], s[batches == b]) for b in np.unique(batches)},
+                "per batch (all)": {
+                    int(b): rounded_auc_ci(y[batches == b], s[batches == b]) for b in np.unique(batches)
+                },
                 "at_threshold": {k: round(v, 3) if isinstance(v, float) else v for k, v in hit.items()},
             }
         out["models"][name] = res
