@@ -94,6 +94,8 @@ UCI_IRONY = IRONY_DATA / "uci_sentences_irony_labels.csv"  # real product-review
 UCI_SENTENCES = Path("uci_sentences_kotzias2015") / "sentences.parquet"  # under the challenge folder
 # real customer tweets to airlines, read for irony by two annotators (validation only; data/irony/README.md)
 AIRLINE_IRONY = IRONY_DATA / "airline_tweets_irony_labels.csv"
+# 2,000 more of them, one annotator each, for training (session 18)
+AIRLINE_TRAINING = IRONY_DATA / "airline_tweets_irony_train.csv"
 CHECKLIST_CASES = Path("checklist_sentiment_ribeiro2020") / "cases.parquet"  # under the challenge folder
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 SENTENCE_C_GRID = (0.1, 0.3, 1.0)
@@ -278,13 +280,17 @@ def fit(
     products: pd.DataFrame | None = None,
     balance_sources: bool = True,
     layers: tuple[int, ...] = EMBED_LAYERS,
+    customer: pd.DataFrame | None = None,
 ) -> dict:
     """Fit the five models, validate, and return the JSON-able model dict. Sentences are encoded by
     :func:`cached_embed` (``cache``: its folder, or none) pooling the MiniLM ``layers``, which the model file records
     so that the tag encodes the same way;
     ``products``: the written product reviews to train on (default: all of :data:`PRODUCT_TRAINING`; the
     leave-one-writer-out benchmark passes all batches but one); ``balance_sources``: weight each training source to
-    the same ironic share (:func:`source_weights`; ``False`` only for the benchmark's ablation)."""
+    the same ironic share (:func:`source_weights`; ``False`` only for the benchmark's ablation); ``customer``: real
+    customer tweets to train on, with ``text``, ``ironic`` and ``sentiment`` (default: none, the shipped design;
+    ``--customer-tweets`` passes :data:`AIRLINE_TRAINING`, session 18's candidate, not shipped: see
+    ``data/irony/README.md``)."""
     from sklearn.model_selection import StratifiedKFold
 
     embed = cached_embed(cache, layers)
@@ -306,20 +312,31 @@ def fit(
     prod = labelled_products(read_products() if products is None else products, embed)
     y_prod = prod.y
     e_prod = review_vectors(prod.emb, prod.owner, len(y_prod))
+    cust = labelled_airline(customer, embed) if customer is not None and len(customer) else None
+    y_cust = cust.y if cust else np.zeros(0, dtype=int)
+    e_cust = review_vectors(cust.emb, cust.owner, len(y_cust)) if cust else np.zeros((0, e_prod.shape[1]))
     labelled = set(lab["id"]) | set(pd.read_csv(VALIDATION)["id"]) | set(pd.read_csv(HOLDOUT)["id"])
     sentiment, sentiment_record = fit_sentiment(imdb, challenge, embed, labelled)
 
     # the sentence model sees tweets only (sentence-sized, author-labelled): no IMDB label enters it
     sentence = _lr(1.0).fit(e_tw, y_tw)
-    # every labelled review, IMDB then product; folds stratified by class and source, tweets always in training
-    n_lab = len(lab)
-    all_texts = lab_texts + prod.texts
-    e_all = np.vstack([e_lab, e_prod])
-    y_all = np.concatenate([y_lab, y_prod])
-    source = np.r_[np.zeros(n_lab), np.ones(len(y_prod))]
+    # every labelled review, IMDB then product then customer tweets; folds stratified by class and source, the
+    # iSarcasmEval tweets always in training
+    n_lab, n_prod = len(lab), len(y_prod)
+    all_texts = lab_texts + prod.texts + (cust.texts if cust else [])
+    e_all = np.vstack([e_lab, e_prod, e_cust])
+    y_all = np.concatenate([y_lab, y_prod, y_cust])
+    source = np.r_[np.zeros(n_lab), np.ones(n_prod), np.full(len(y_cust), 2)]
     w_all = source_weights(y_all, source) if balance_sources else np.ones(len(y_all))
+    # the customer tweets weigh no more in all than the written reviews: at their full 2,000 they outweigh them, and
+    # as their irony is all in complaints the stack learns "irony is negative" and 5-star mock praise sinks
+    # (candidate 1 of session 18: written validation 0.867 -> 0.814)
+    if len(y_cust) > n_prod > 0:
+        w_all[source == 2] *= n_prod / len(y_cust)
     w_tw = np.ones(len(y_tw))
-    folds_all = list(StratifiedKFold(5, shuffle=True, random_state=0).split(e_all, y_all * 2 + source))
+    # strata as before for IMDB and products (same folds when no customer tweets), two more for the customer tweets
+    strata = np.where(source < 2, y_all * 2 + source, 4 + y_all)
+    folds_all = list(StratifiedKFold(5, shuffle=True, random_state=0).split(e_all, strata))
     oof = {C: np.zeros(len(y_all)) for C in C_GRID}
     for C in C_GRID:
         for tr, te in folds_all:
@@ -371,6 +388,7 @@ def fit(
             feature_matrix(lab_texts, e_units, owner, pol_lab, model)[:, cols],
             feature_matrix(prod.texts, prod.emb, prod.owner, prod.polarity, model)[:, cols],
         ]
+        + ([feature_matrix(cust.texts, cust.emb, cust.owner, cust.polarity, model)[:, cols]] if cust else [])
     )
     # the stack learns how far to trust out-of-fold logits, not overfit ones (the review-sentence model never saw
     # a product review, so its product column is out-of-sample already)
@@ -382,9 +400,12 @@ def fit(
     stack = _lr(1.0).fit(x_all, y_all, sample_weight=w_all)
     stack_text = _lr(1.0).fit(x_all[:, :TEXT_ONLY_FEATURES], y_all, sample_weight=w_all)
     # out-of-fold stack scores: the honest training-data AUC, per source
-    oof_stack = np.zeros(len(y_all))
+    oof_stack, oof_text = np.zeros(len(y_all)), np.zeros(len(y_all))
+    xt = x_all[:, :TEXT_ONLY_FEATURES]
     for tr, te in folds_all:
         oof_stack[te] = _lr(1.0).fit(x_all[tr], y_all[tr], sample_weight=w_all[tr]).predict_proba(x_all[te])[:, 1]
+        oof_text[te] = _lr(1.0).fit(xt[tr], y_all[tr], sample_weight=w_all[tr]).predict_proba(xt[te])[:, 1]
+    in_cust = source == 2
     st = (y_lab == 0) | strong
     model.update(
         {
@@ -407,6 +428,11 @@ def fit(
                     "ironic": int(y_prod.sum()),
                     "file": PRODUCT_TRAINING.name,
                 },
+                "customer_tweets_to_airlines": {
+                    "n": len(y_cust),
+                    "ironic": int(y_cust.sum()),
+                    "file": AIRLINE_TRAINING.name,
+                },
                 "isarcasmeval2022_train_tweets": {
                     "n": len(tw),
                     "sarcastic": int(tw["sarcastic"].sum()),
@@ -420,13 +446,21 @@ def fit(
                 "cv_auc_review_model_oof_imdb": {str(C): round(_auc(y_lab, oof[C][:n_lab]), 4) for C in C_GRID},
                 "cv_auc_bow_oof": {
                     "imdb": round(_auc(y_lab, oof_bow[:n_lab]), 4),
-                    "products": round(_auc(y_prod, oof_bow[n_lab:]), 4),
+                    "products": round(_auc(y_prod, oof_bow[n_lab : n_lab + n_prod]), 4),
                 },
                 "cv_auc_review_sentence_top2_oof": {str(C): round(_auc(y_lab, top2_rs[C]), 4) for C in SENTENCE_C_GRID},
                 "cv_auc_stack_oof": {
                     "imdb": round(_auc(y_lab, oof_stack[:n_lab]), 4),
                     "imdb_strong_only": round(_auc(y_lab[st], oof_stack[:n_lab][st]), 4),
-                    "products": round(_auc(y_prod, oof_stack[n_lab:]), 4),
+                    "products": round(_auc(y_prod, oof_stack[n_lab : n_lab + n_prod]), 4),
+                    **(
+                        {
+                            "customer_tweets": round(_auc(y_cust, oof_stack[in_cust]), 4),
+                            "customer_tweets_text_only": round(_auc(y_cust, oof_text[in_cust]), 4),
+                        }
+                        if len(y_cust)
+                        else {}
+                    ),
                 },
                 "sentence_sentiment_model": sentiment_record,
                 "threshold_rule": f"the highest threshold within {THRESHOLD_F1_TOLERANCE} of the best F1 on the "
@@ -492,12 +526,13 @@ def airline_tweet_pool(challenge: Path) -> pd.DataFrame:
     return pool.sort_values("key").reset_index(drop=True)
 
 
-def read_airline_tweets(challenge: Path) -> pd.DataFrame:
-    """``AIRLINE_IRONY`` joined to its tweets' text. Raises ``ValueError`` if a labelled key is not in the pool."""
-    lab = pd.read_csv(AIRLINE_IRONY, keep_default_na=False)
+def read_airline_tweets(challenge: Path, path: Path = AIRLINE_IRONY) -> pd.DataFrame:
+    """Airline-tweet irony labels (default: the validation set, :data:`AIRLINE_IRONY`; :data:`AIRLINE_TRAINING` for
+    the training one) joined to their tweets' text. Raises ``ValueError`` if a labelled key is not in the pool."""
+    lab = pd.read_csv(path, keep_default_na=False, dtype={"key": str})
     d = lab.merge(airline_tweet_pool(challenge), on="key", how="left", validate="1:1")
     if d["text"].isna().any():
-        raise ValueError(f"{(d['text'].isna()).sum()} keys of {AIRLINE_IRONY} are not tweets of {CHECKLIST_CASES}")
+        raise ValueError(f"{(d['text'].isna()).sum()} keys of {path} are not tweets of {CHECKLIST_CASES}")
     return d
 
 
@@ -669,6 +704,11 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(map(str, EMBED_LAYERS)),
         help="MiniLM layers to pool for a new fit, comma-separated (default %(default)s; '6' is session 13's design)",
     )
+    ap.add_argument(
+        "--customer-tweets",
+        action="store_true",
+        help="also train on the 2,000 airline training tweets (session 18's candidate 2; not the shipped design)",
+    )
     args = ap.parse_args(argv)
     if args.revalidate:
         model = json.loads(Path(args.out).read_text())
@@ -678,7 +718,8 @@ def main(argv: list[str] | None = None) -> int:
         model["validation"] = kept + validate(model, Path(args.imdb), Path(args.challenge), embed, args.holdout)
     else:
         layers = tuple(int(k) for k in args.layers.split(","))
-        model = fit(Path(args.imdb), Path(args.challenge), args.cache, args.holdout, layers=layers)
+        customer = read_airline_tweets(Path(args.challenge), AIRLINE_TRAINING) if args.customer_tweets else None
+        model = fit(Path(args.imdb), Path(args.challenge), args.cache, args.holdout, layers=layers, customer=customer)
     Path(args.out).write_text(json.dumps(model, indent=1) + "\n")
     for r in model["validation"]:
         print(json.dumps(r))
