@@ -585,3 +585,19 @@ def test_airline_tweet_irony_labels_resolve_to_real_tweets():
     d = read_airline_tweets(challenge)
     assert len(d) == 1200 and d["text"].map(tweet_key).eq(d["key"]).all()
     assert 40 <= d["ironic"].sum() <= 150
+
+
+def test_paired_auc_difference_is_zero_for_equal_scores_and_positive_for_a_better_scorer():
+    """The paired bootstrap behind session 19's decision: the same scores differ by exactly 0 on every resample; a
+    scorer that separates the classes beats a noisy one with the whole interval above 0; the sign follows the order."""
+    from pipeline.analysis.tags.irony_fit import paired_auc_difference
+
+    rng = np.random.default_rng(3)
+    y = np.r_[np.ones(40), np.zeros(400)].astype(int)
+    good = y + rng.normal(0, 0.5, len(y))
+    noisy = y + rng.normal(0, 3.0, len(y))
+    assert paired_auc_difference(y, good, good, n_boot=200) == (0.0, 0.0, 0.0)
+    diff, lo, hi = paired_auc_difference(y, good, noisy, n_boot=200)
+    assert 0 < lo <= diff <= hi < 1
+    back = paired_auc_difference(y, noisy, good, n_boot=200)
+    assert back[0] == pytest.approx(-diff) and back[2] < 0

@@ -96,6 +96,8 @@ UCI_SENTENCES = Path("uci_sentences_kotzias2015") / "sentences.parquet"  # under
 AIRLINE_IRONY = IRONY_DATA / "airline_tweets_irony_labels.csv"
 # 2,000 more of them, one annotator each, for training (session 18)
 AIRLINE_TRAINING = IRONY_DATA / "airline_tweets_irony_train.csv"
+# the second airline test draw (session 19): reserved for the decision written in data/irony/README.md
+AIRLINE_TEST2 = IRONY_DATA / "airline_tweets_irony_test2.csv"
 CHECKLIST_CASES = Path("checklist_sentiment_ribeiro2020") / "cases.parquet"  # under the challenge folder
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 SENTENCE_C_GRID = (0.1, 0.3, 1.0)
@@ -127,6 +129,21 @@ def auc_ci(y: np.ndarray, s: np.ndarray, n_boot: int = 2000, seed: int = 0) -> t
         for idx in (np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]) for _ in range(n_boot))
     ]
     return _auc(y, s), float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
+
+
+def paired_auc_difference(
+    y: np.ndarray, a: np.ndarray, b: np.ndarray, n_boot: int = 2000, seed: int = 0
+) -> tuple[float, float, float]:
+    """ROC-AUC of scores ``a`` minus that of ``b`` on the same rows, with a paired 95 % interval: each stratified
+    bootstrap resample (as :func:`auc_ci`) scores both on the same rows, so the interval is of the difference."""
+    rng = np.random.default_rng(seed)
+    y, a, b = np.asarray(y), np.asarray(a), np.asarray(b)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    diffs = []
+    for _ in range(n_boot):
+        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+        diffs.append(_auc(y[idx], a[idx]) - _auc(y[idx], b[idx]))
+    return _auc(y, a) - _auc(y, b), float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))
 
 
 def rounded_auc_ci(y, s) -> list[float]:
@@ -281,6 +298,7 @@ def fit(
     balance_sources: bool = True,
     layers: tuple[int, ...] = EMBED_LAYERS,
     customer: pd.DataFrame | None = None,
+    customer_in_stack: bool = True,
 ) -> dict:
     """Fit the five models, validate, and return the JSON-able model dict. Sentences are encoded by
     :func:`cached_embed` (``cache``: its folder, or none) pooling the MiniLM ``layers``, which the model file records
@@ -290,7 +308,8 @@ def fit(
     the same ironic share (:func:`source_weights`; ``False`` only for the benchmark's ablation); ``customer``: real
     customer tweets to train on, with ``text``, ``ironic`` and ``sentiment`` (default: none, the shipped design;
     ``--customer-tweets`` passes :data:`AIRLINE_TRAINING`, session 18's candidate, not shipped: see
-    ``data/irony/README.md``)."""
+    ``data/irony/README.md``); ``customer_in_stack``: ``False`` keeps the customer tweets out of the stack (weight 0
+    there, still scored out of fold; session 19's candidate 3), so only the base models learn from them."""
     from sklearn.model_selection import StratifiedKFold
 
     embed = cached_embed(cache, layers)
@@ -397,14 +416,16 @@ def fit(
     x_raw[:, STACK_FEATURES.index("bow_logit")] = oof_bow
     mean, std = x_raw.mean(0), np.where(x_raw.std(0) > 0, x_raw.std(0), 1.0)
     x_all = (x_raw - mean) / std
-    stack = _lr(1.0).fit(x_all, y_all, sample_weight=w_all)
-    stack_text = _lr(1.0).fit(x_all[:, :TEXT_ONLY_FEATURES], y_all, sample_weight=w_all)
+    # candidate 3: the stack weighs the evidence as the reviews do (all the tweets' irony is in complaints)
+    w_stack = np.where(source == 2, 0.0, w_all) if not customer_in_stack else w_all
+    stack = _lr(1.0).fit(x_all, y_all, sample_weight=w_stack)
+    stack_text = _lr(1.0).fit(x_all[:, :TEXT_ONLY_FEATURES], y_all, sample_weight=w_stack)
     # out-of-fold stack scores: the honest training-data AUC, per source
     oof_stack, oof_text = np.zeros(len(y_all)), np.zeros(len(y_all))
     xt = x_all[:, :TEXT_ONLY_FEATURES]
     for tr, te in folds_all:
-        oof_stack[te] = _lr(1.0).fit(x_all[tr], y_all[tr], sample_weight=w_all[tr]).predict_proba(x_all[te])[:, 1]
-        oof_text[te] = _lr(1.0).fit(xt[tr], y_all[tr], sample_weight=w_all[tr]).predict_proba(xt[te])[:, 1]
+        oof_stack[te] = _lr(1.0).fit(x_all[tr], y_all[tr], sample_weight=w_stack[tr]).predict_proba(x_all[te])[:, 1]
+        oof_text[te] = _lr(1.0).fit(xt[tr], y_all[tr], sample_weight=w_stack[tr]).predict_proba(xt[te])[:, 1]
     in_cust = source == 2
     st = (y_lab == 0) | strong
     model.update(
@@ -432,6 +453,7 @@ def fit(
                     "n": len(y_cust),
                     "ironic": int(y_cust.sum()),
                     "file": AIRLINE_TRAINING.name,
+                    "in_stack": bool(len(y_cust)) and customer_in_stack,
                 },
                 "isarcasmeval2022_train_tweets": {
                     "n": len(tw),
@@ -709,6 +731,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also train on the 2,000 airline training tweets (session 18's candidate 2; not the shipped design)",
     )
+    ap.add_argument(
+        "--tweets-base-only",
+        action="store_true",
+        help="with --customer-tweets: the tweets train the base models but not the stack (session 19's candidate 3)",
+    )
     args = ap.parse_args(argv)
     if args.revalidate:
         model = json.loads(Path(args.out).read_text())
@@ -719,7 +746,17 @@ def main(argv: list[str] | None = None) -> int:
     else:
         layers = tuple(int(k) for k in args.layers.split(","))
         customer = read_airline_tweets(Path(args.challenge), AIRLINE_TRAINING) if args.customer_tweets else None
-        model = fit(Path(args.imdb), Path(args.challenge), args.cache, args.holdout, layers=layers, customer=customer)
+        if args.tweets_base_only and not args.customer_tweets:
+            ap.error("--tweets-base-only needs --customer-tweets")
+        model = fit(
+            Path(args.imdb),
+            Path(args.challenge),
+            args.cache,
+            args.holdout,
+            layers=layers,
+            customer=customer,
+            customer_in_stack=not args.tweets_base_only,
+        )
     Path(args.out).write_text(json.dumps(model, indent=1) + "\n")
     for r in model["validation"]:
         print(json.dumps(r))
