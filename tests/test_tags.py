@@ -601,3 +601,32 @@ def test_paired_auc_difference_is_zero_for_equal_scores_and_positive_for_a_bette
     assert 0 < lo <= diff <= hi < 1
     back = paired_auc_difference(y, noisy, good, n_boot=200)
     assert back[0] == pytest.approx(-diff) and back[2] < 0
+
+
+def test_second_airline_draw_follows_its_sampling_rule_and_shares_no_tweet():
+    """Session 19's second airline test draw: exactly the 1,000 tweets the pre-registered rule picks
+    (``default_rng(1820)`` over the pool minus the first test set and the training tweets, sorted by key), in four
+    batches of 250 (13-16), none shared with the first test set or the training tweets; every label decided."""
+    from pipeline.analysis.tags.irony_fit import (
+        AIRLINE_IRONY,
+        AIRLINE_TEST2,
+        AIRLINE_TRAINING,
+        CHECKLIST_CASES,
+        REPO,
+        airline_tweet_pool,
+    )
+
+    challenge = REPO.parent / "shared" / "data" / "challenge"
+    if not (challenge / CHECKLIST_CASES).is_file() or not AIRLINE_TEST2.is_file():
+        pytest.skip("shared challenge data absent, or the second draw not yet merged")
+    read = lambda p: pd.read_csv(p, keep_default_na=False, dtype={"key": str})  # noqa: E731
+    test2, test1, train = read(AIRLINE_TEST2), read(AIRLINE_IRONY), read(AIRLINE_TRAINING)
+    used = set(test1["key"]) | set(train["key"])
+    rest = airline_tweet_pool(challenge).loc[lambda p: ~p["key"].isin(used), "key"].to_numpy()
+    assert len(rest) == 2151
+    picked = rest[np.random.default_rng(1820).choice(len(rest), 1000, replace=False)]
+    assert list(test2["key"]) == list(picked)
+    assert list(test2["batch"].value_counts().sort_index().items()) == [(b, 250) for b in (13, 14, 15, 16)]
+    assert set(test2["ironic"]) == {0, 1} and not (test2["unsure"].eq(1) & test2["ironic"].eq(1)).any()
+    assert (test2.loc[test2["ironic"] == 1, "note"].str.len() > 5).all()
+    assert set(test2["agreement"]) <= {"both", "split, third reader"}

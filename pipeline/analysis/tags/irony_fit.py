@@ -637,10 +637,12 @@ def validate(
         out.append(_record(name, uci.y[neg], s[neg], model, list(np.array(uci.texts)[neg])))
     # real customer tweets to airlines (session 18): ironic vs every other tweet, as a review corpus's regular side
     # spans complaints and praise alike; the annotators' agreed sentiment stands in for stars
-    air = labelled_airline(read_airline_tweets(challenge), embed)
-    for basis, text_only in (("text only", True), ("with the annotators' sentiment", False)):
-        name = f"customer tweets to US airlines, real text read by two annotators ({basis})"
-        out.append(_record(name, air.y, scores(air, model, text_only), model, air.texts))
+    draws = [(AIRLINE_IRONY, "")] + ([(AIRLINE_TEST2, ", second draw")] if AIRLINE_TEST2.is_file() else [])
+    for path, which in draws:
+        air = labelled_airline(read_airline_tweets(challenge, path), embed)
+        for basis, text_only in (("text only", True), ("with the annotators' sentiment", False)):
+            name = f"customer tweets to US airlines{which}, real text read by two annotators ({basis})"
+            out.append(_record(name, air.y, scores(air, model, text_only), model, air.texts))
     return out
 
 
