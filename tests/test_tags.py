@@ -604,9 +604,9 @@ def test_paired_auc_difference_is_zero_for_equal_scores_and_positive_for_a_bette
 
 
 def test_second_airline_draw_follows_its_sampling_rule_and_shares_no_tweet():
-    """Session 19's second airline test draw: exactly the 1,000 tweets the pre-registered rule picks
-    (``default_rng(1820)`` over the pool minus the first test set and the training tweets, sorted by key), in four
-    batches of 250 (13-16), none shared with the first test set or the training tweets; every label decided."""
+    """Session 19's second airline test draw: the first 750 of the 1,000 tweets the pre-registered
+    rule picks (``default_rng(1820)`` over the pool minus the first test set and the training tweets, sorted by key),
+    in three batches of 250 (13-15; 16 was dropped by the labelling deadline), none shared with the first test set or the training tweets; every label decided."""
     from pipeline.analysis.tags.irony_fit import (
         AIRLINE_IRONY,
         AIRLINE_TEST2,
@@ -625,8 +625,9 @@ def test_second_airline_draw_follows_its_sampling_rule_and_shares_no_tweet():
     rest = airline_tweet_pool(challenge).loc[lambda p: ~p["key"].isin(used), "key"].to_numpy()
     assert len(rest) == 2151
     picked = rest[np.random.default_rng(1820).choice(len(rest), 1000, replace=False)]
-    assert list(test2["key"]) == list(picked)
-    assert list(test2["batch"].value_counts().sort_index().items()) == [(b, 250) for b in (13, 14, 15, 16)]
+    # batch 16 missed the pre-registered labelling deadline and was dropped whole: the first 750 picks remain
+    assert list(test2["key"]) == list(picked[:750])
+    assert list(test2["batch"].value_counts().sort_index().items()) == [(b, 250) for b in (13, 14, 15)]
     assert set(test2["ironic"]) == {0, 1} and not (test2["unsure"].eq(1) & test2["ironic"].eq(1)).any()
     assert (test2.loc[test2["ironic"] == 1, "note"].str.len() > 5).all()
     assert set(test2["agreement"]) <= {"both", "split, third reader"}

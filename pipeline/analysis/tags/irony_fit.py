@@ -119,15 +119,18 @@ def _auc(y, s) -> float:
     return float(roc_auc_score(y, s))
 
 
+def _stratified_resamples(y: np.ndarray, n_boot: int, seed: int):
+    """Bootstrap row indices that keep the class counts of ``y`` (ironic rows and the rest resampled apart)."""
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    for _ in range(n_boot):
+        yield np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+
+
 def auc_ci(y: np.ndarray, s: np.ndarray, n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
     """ROC-AUC with a stratified bootstrap 95 % interval."""
-    rng = np.random.default_rng(seed)
     y, s = np.asarray(y), np.asarray(s)
-    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    boots = [
-        _auc(y[idx], s[idx])
-        for idx in (np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]) for _ in range(n_boot))
-    ]
+    boots = [_auc(y[idx], s[idx]) for idx in _stratified_resamples(y, n_boot, seed)]
     return _auc(y, s), float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))
 
 
@@ -136,13 +139,8 @@ def paired_auc_difference(
 ) -> tuple[float, float, float]:
     """ROC-AUC of scores ``a`` minus that of ``b`` on the same rows, with a paired 95 % interval: each stratified
     bootstrap resample (as :func:`auc_ci`) scores both on the same rows, so the interval is of the difference."""
-    rng = np.random.default_rng(seed)
     y, a, b = np.asarray(y), np.asarray(a), np.asarray(b)
-    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    diffs = []
-    for _ in range(n_boot):
-        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
-        diffs.append(_auc(y[idx], a[idx]) - _auc(y[idx], b[idx]))
+    diffs = [_auc(y[idx], a[idx]) - _auc(y[idx], b[idx]) for idx in _stratified_resamples(y, n_boot, seed)]
     return _auc(y, a) - _auc(y, b), float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))
 
 
