@@ -1,7 +1,7 @@
 """Train and validate the ``irony`` tag's models; writes ``irony_model.json`` (weights + validation record).
 
     python -m pipeline.analysis.tags.irony_fit [--imdb ../shared/data/imdb] [--challenge ../shared/data/challenge]
-        [--cache DIR] [--holdout]
+        [--cache DIR] [--holdout] [--no-customer-tweets | --tweets-in-stack]
 
 Training data (nothing from the IMDB test split):
 - :data:`TRAINING_FILES`: 1,441 IMDB train reviews (310 ironic) labelled by reading, in four files; sampled with
@@ -17,7 +17,11 @@ Training data (nothing from the IMDB test split):
   review-sentence model and the review model). The review-sentence model's IMDB rows
   are sentences: those matching an ironic review's evidence quote (positive) and every sentence of a sincere review
   (negative); the other sentences of ironic reviews are left out. The word model (tf-idf words and word pairs)
-  learns from the IMDB labels and the product reviews, not the tweets (another register).
+  learns from the IMDB labels and the product reviews, not the iSarcasmEval tweets (another register);
+- ``data/irony/airline_tweets_irony_train.csv`` (session 18): 2,000 real customer tweets to US airlines, read by one
+  annotator each (113 ironic), in the review model and the word model, their total weight capped at the written
+  reviews'; **not** in the stack (session 19's candidate 3, shipped in session 20 after the second airline test
+  draw: ``data/irony/README.md``).
 
 Validation (never trained on):
 - ``data/irony/imdb_train_irony_validation.csv``: 300 further IMDB train reviews drawn at random, labelled by
@@ -32,7 +36,8 @@ Validation (never trained on):
   other styles (not real reviews), with stars and text only;
 - the UCI Amazon + Yelp sentences read for irony (``data/irony/uci_sentences_irony_labels.csv``): real text;
 - 1,200 real customer tweets to US airlines read for irony (``data/irony/airline_tweets_irony_labels.csv``,
-  session 18), text only and with the annotators' sentiment.
+  session 18), text only and with the annotators' sentiment; and, once merged, the second draw of 750
+  (``airline_tweets_irony_test2.csv``, session 20), which decided that the tweets enter the shipped design.
 
 Choices made on the training data only: the review and review-sentence models' C (5-fold CV, scored on the IMDB
 labels, tweets always in the training folds), the word model's C (leave-one-writer-out on the product reviews) and
@@ -304,10 +309,10 @@ def fit(
     ``products``: the written product reviews to train on (default: all of :data:`PRODUCT_TRAINING`; the
     leave-one-writer-out benchmark passes all batches but one); ``balance_sources``: weight each training source to
     the same ironic share (:func:`source_weights`; ``False`` only for the benchmark's ablation); ``customer``: real
-    customer tweets to train on, with ``text``, ``ironic`` and ``sentiment`` (default: none, the shipped design;
-    ``--customer-tweets`` passes :data:`AIRLINE_TRAINING`, session 18's candidate, not shipped: see
-    ``data/irony/README.md``); ``customer_in_stack``: ``False`` keeps the customer tweets out of the stack (weight 0
-    there, still scored out of fold; session 19's candidate 3), so only the base models learn from them."""
+    customer tweets to train on, with ``text``, ``ironic`` and ``sentiment`` (default: none, session 15's design; the
+    CLI passes :data:`AIRLINE_TRAINING`, as the shipped model was fitted: see ``data/irony/README.md``);
+    ``customer_in_stack``: ``False`` keeps the customer tweets out of the stack (weight 0 there, still scored out of
+    fold; the shipped design since session 20, which the CLI uses), so only the base models learn from them."""
     from sklearn.model_selection import StratifiedKFold
 
     embed = cached_embed(cache, layers)
@@ -727,14 +732,14 @@ def main(argv: list[str] | None = None) -> int:
         help="MiniLM layers to pool for a new fit, comma-separated (default %(default)s; '6' is session 13's design)",
     )
     ap.add_argument(
-        "--customer-tweets",
+        "--no-customer-tweets",
         action="store_true",
-        help="also train on the 2,000 airline training tweets (session 18's candidate 2; not the shipped design)",
+        help="leave out the 2,000 airline training tweets (session 15's design, shipped until session 20)",
     )
     ap.add_argument(
-        "--tweets-base-only",
+        "--tweets-in-stack",
         action="store_true",
-        help="with --customer-tweets: the tweets train the base models but not the stack (session 19's candidate 3)",
+        help="let the airline tweets train the stack too (session 18's candidate 2, not shipped: it failed its rule)",
     )
     args = ap.parse_args(argv)
     if args.revalidate:
@@ -745,9 +750,10 @@ def main(argv: list[str] | None = None) -> int:
         model["validation"] = kept + validate(model, Path(args.imdb), Path(args.challenge), embed, args.holdout)
     else:
         layers = tuple(int(k) for k in args.layers.split(","))
-        customer = read_airline_tweets(Path(args.challenge), AIRLINE_TRAINING) if args.customer_tweets else None
-        if args.tweets_base_only and not args.customer_tweets:
-            ap.error("--tweets-base-only needs --customer-tweets")
+        if args.tweets_in_stack and args.no_customer_tweets:
+            ap.error("--tweets-in-stack needs the customer tweets (drop --no-customer-tweets)")
+        # the shipped design (session 20): the tweets train the base models, not the stack (data/irony/README.md)
+        customer = None if args.no_customer_tweets else read_airline_tweets(Path(args.challenge), AIRLINE_TRAINING)
         model = fit(
             Path(args.imdb),
             Path(args.challenge),
@@ -755,7 +761,7 @@ def main(argv: list[str] | None = None) -> int:
             args.holdout,
             layers=layers,
             customer=customer,
-            customer_in_stack=not args.tweets_base_only,
+            customer_in_stack=args.tweets_in_stack,
         )
     Path(args.out).write_text(json.dumps(model, indent=1) + "\n")
     for r in model["validation"]:
