@@ -631,3 +631,27 @@ def test_second_airline_draw_follows_its_sampling_rule_and_shares_no_tweet():
     assert set(test2["ironic"]) == {0, 1} and not (test2["unsure"].eq(1) & test2["ironic"].eq(1)).any()
     assert (test2.loc[test2["ironic"] == 1, "note"].str.len() > 5).all()
     assert set(test2["agreement"]) <= {"both", "split, third reader"}
+
+
+def test_second_airline_draw_is_exactly_the_merge_of_its_raw_annotations():
+    """``airline_tweets_irony_test2.csv`` is what ``data/irony/merge_airline_test2.py`` makes of the committed raw
+    annotations: rerunning the merge gives the same rows; an agreed row carries the shared vote, a split row the third
+    reader's ruling unless an annotator was unsure (then never ironic), and a split without a ruling is refused."""
+    import importlib.util
+
+    from pipeline.analysis.tags.irony_fit import AIRLINE_TEST2, IRONY_DATA
+
+    spec = importlib.util.spec_from_file_location("merge_airline_test2", IRONY_DATA / "merge_airline_test2.py")
+    merge = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(merge)
+    third = merge.read(merge.RAW / "third_reader.csv").set_index("key")
+    again = pd.concat([merge.merge_batch(b, third)[0] for b in merge.BATCHES], ignore_index=True)
+    committed = pd.read_csv(AIRLINE_TEST2, keep_default_na=False, dtype={"key": str, "votes": str})
+    pd.testing.assert_frame_equal(again.astype(str), committed.astype(str))
+    split = committed["agreement"] != "both"
+    assert (committed.loc[~split, "votes"].isin(["00", "11"])).all()
+    assert (committed.loc[~split, "ironic"].astype(str) == committed.loc[~split, "votes"].str[0]).all()
+    ruled = committed.loc[split, "key"].map(third["ironic"]).astype(int)
+    assert (committed.loc[split, "ironic"] == ruled * (1 - committed.loc[split, "unsure"])).all()
+    with pytest.raises(ValueError, match="without a third reader"):
+        merge.merge_batch(15, third.iloc[:0])

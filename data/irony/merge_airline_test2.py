@@ -81,11 +81,29 @@ def main() -> None:
     a = pd.concat([read(RAW / f"labels_{b}_A.csv") for b in BATCHES], ignore_index=True)
     b = pd.concat([read(RAW / f"labels_{b}_B.csv") for b in BATCHES], ignore_index=True)
     va, vb = (d["ironic"].astype(int).where(d["unsure"].astype(int) == 0, 0) for d in (a, b))
-    print("pooled kappa irony", round(cohen_kappa_score(va, vb), 3), "sentiment", round(cohen_kappa_score(a["sentiment"], b["sentiment"]), 3))
-    print("n", len(out), "ironic", int(out["ironic"].sum()), "both ironic", int(((out["votes"] == "11")).sum()))
-    print("splits", int((out["agreement"] != "both").sum()), "ironic after third reader", int(out.loc[out["agreement"] != "both", "ironic"].sum()))
-    print("unsure", int(out["unsure"].sum()), "sentiment", out["sentiment"].replace("", "differing").value_counts().to_dict())
-    print("ironic by sentiment", out.loc[out["ironic"] == 1, "sentiment"].replace("", "differing").value_counts().to_dict())
+    print(
+        "pooled kappa irony",
+        round(cohen_kappa_score(va, vb), 3),
+        "sentiment",
+        round(cohen_kappa_score(a["sentiment"], b["sentiment"]), 3),
+    )
+    print("n", len(out), "ironic", int(out["ironic"].sum()), "both ironic", int((out["votes"] == "11").sum()))
+    print(
+        "splits",
+        int((out["agreement"] != "both").sum()),
+        "ironic after third reader",
+        int(out.loc[out["agreement"] != "both", "ironic"].sum()),
+    )
+    print(
+        "unsure",
+        int(out["unsure"].sum()),
+        "sentiment",
+        out["sentiment"].replace("", "differing").value_counts().to_dict(),
+    )
+    print(
+        "ironic by sentiment",
+        out.loc[out["ironic"] == 1, "sentiment"].replace("", "differing").value_counts().to_dict(),
+    )
 
 
 if __name__ == "__main__":
