@@ -24,11 +24,16 @@ def read(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False, dtype={"key": str})
 
 
+def irony_vote(annotation: pd.DataFrame) -> pd.Series:
+    """An annotator's irony vote: ``ironic``, with an unsure row counted as 0."""
+    return annotation["ironic"].astype(int).where(annotation["unsure"].astype(int) == 0, 0)
+
+
 def merge_batch(batch: int, third: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     a, b = read(RAW / f"labels_{batch}_A.csv"), read(RAW / f"labels_{batch}_B.csv")
     if list(a["key"]) != list(b["key"]) or len(a) != 250:
         raise ValueError(f"batch {batch}: A and B do not cover the same 250 keys in the same order")
-    vote = {x: d["ironic"].astype(int).where(d["unsure"].astype(int) == 0, 0) for x, d in (("A", a), ("B", b))}
+    vote = {"A": irony_vote(a), "B": irony_vote(b)}
     unsure = (a["unsure"].astype(int) | b["unsure"].astype(int)).astype(int)
     split = vote["A"] != vote["B"]
     rows = []
@@ -80,10 +85,9 @@ def main() -> None:
         print(s)
     a = pd.concat([read(RAW / f"labels_{b}_A.csv") for b in BATCHES], ignore_index=True)
     b = pd.concat([read(RAW / f"labels_{b}_B.csv") for b in BATCHES], ignore_index=True)
-    va, vb = (d["ironic"].astype(int).where(d["unsure"].astype(int) == 0, 0) for d in (a, b))
     print(
         "pooled kappa irony",
-        round(cohen_kappa_score(va, vb), 3),
+        round(cohen_kappa_score(irony_vote(a), irony_vote(b)), 3),
         "sentiment",
         round(cohen_kappa_score(a["sentiment"], b["sentiment"]), 3),
     )
