@@ -2,10 +2,10 @@
 sentiment suite), each read for irony by two annotators (``data/irony/airline_tweets_irony_labels.csv``; sampling,
 rule, agreement and the decision written before scoring in ``data/irony/README.md``).
 
-    python benchmarks/irony_airline_tweets.py [--model irony_model.json --name NAME] ... [--test2] [--out FILE]
+    python benchmarks/irony_airline_tweets.py [--model irony_model.json --name NAME] ... [--test2 | --test3] [--out FILE]
 
 ``--test2`` scores the second test draw (``data/irony/airline_tweets_irony_test2.csv``, session 19) instead of the
-first. With several models, each after the first also gets its text-only AUC minus the first model's, with a paired
+first; ``--test3`` the third (``airline_tweets_irony_test3.csv``, session 21). With several models, each after the first also gets its text-only AUC minus the first model's, with a paired
 bootstrap 95 % interval (the figure session 19's decision reads).
 
 The decisive figure (written down before any score) is the ROC-AUC of ``irony_score``, text only, ironic vs every
@@ -27,6 +27,7 @@ from pipeline.analysis.tags.irony import model_layers
 from pipeline.analysis.tags.irony_fit import (
     AIRLINE_IRONY,
     AIRLINE_TEST2,
+    AIRLINE_TEST3,
     REPO,
     at_threshold,
     encoded_for,
@@ -49,11 +50,13 @@ def main() -> None:
     ap.add_argument("--model", action="append", default=[], help="irony model JSON (default: the shipped one)")
     ap.add_argument("--name", action="append", default=[], help="a name per --model")
     ap.add_argument("--cache", help="embedding cache folder (optional)")
-    ap.add_argument("--test2", action="store_true", help="score the second test draw (session 19) instead")
+    draw = ap.add_mutually_exclusive_group()
+    draw.add_argument("--test2", action="store_true", help="score the second test draw (session 19) instead")
+    draw.add_argument("--test3", action="store_true", help="score the third test draw (session 21) instead")
     ap.add_argument("--out", type=Path, help="results file (default benchmarks/results/irony-airline-tweets-DATE.json)")
     a = ap.parse_args()
     models = models_to_score(a.model, a.name)
-    labels = AIRLINE_TEST2 if a.test2 else AIRLINE_IRONY
+    labels = AIRLINE_TEST2 if a.test2 else AIRLINE_TEST3 if a.test3 else AIRLINE_IRONY
     d = read_airline_tweets(a.challenge, labels)
     encoded = encoded_for(models, lambda embed: labelled_airline(d, embed), a.cache)
     lab = next(iter(encoded.values()))  # texts and labels are the same for every layer set
@@ -94,7 +97,7 @@ def main() -> None:
             ]
         out["models"][name] = res
         print(name, json.dumps(res))
-    stem = "irony-airline-tweets-test2" if a.test2 else "irony-airline-tweets"
+    stem = "irony-airline-tweets" + ("-test2" if a.test2 else "-test3" if a.test3 else "")
     write_results(out, a.out or REPO / "benchmarks" / "results" / f"{stem}-{out['date']}.json")
 
 

@@ -633,25 +633,77 @@ def test_second_airline_draw_follows_its_sampling_rule_and_shares_no_tweet():
     assert set(test2["agreement"]) <= {"both", "split, third reader"}
 
 
-def test_second_airline_draw_is_exactly_the_merge_of_its_raw_annotations():
-    """``airline_tweets_irony_test2.csv`` is what ``data/irony/merge_airline_test2.py`` makes of the committed raw
-    annotations: rerunning the merge gives the same rows; an agreed row carries the shared vote, a split row the third
-    reader's ruling unless an annotator was unsure (then never ironic), and a split without a ruling is refused."""
+def _merge_script():
+    """``data/irony/merge_airline_draws.py``, imported from its path (it is a data script, not a package module)."""
     import importlib.util
 
-    from pipeline.analysis.tags.irony_fit import AIRLINE_TEST2, IRONY_DATA
+    from pipeline.analysis.tags.irony_fit import IRONY_DATA
 
-    spec = importlib.util.spec_from_file_location("merge_airline_test2", IRONY_DATA / "merge_airline_test2.py")
+    spec = importlib.util.spec_from_file_location("merge_airline_draws", IRONY_DATA / "merge_airline_draws.py")
     merge = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(merge)
-    third = merge.read(merge.RAW / "third_reader.csv").set_index("key")
-    again = pd.concat([merge.merge_batch(b, third)[0] for b in merge.BATCHES], ignore_index=True)
-    committed = pd.read_csv(AIRLINE_TEST2, keep_default_na=False, dtype={"key": str, "votes": str})
+    return merge
+
+
+def _assert_merged_from_raw(merge, which: int) -> None:
+    """Rerunning the merge of draw ``which`` gives the committed rows; an agreed row carries the shared vote, a split
+    row the third reader's ruling unless an annotator was unsure (then never ironic)."""
+    draw = merge.DRAWS[which]
+    third = merge.read(draw.third).set_index("key")
+    again = pd.concat([merge.merge_batch(draw, b, third)[0] for b in draw.raw], ignore_index=True)
+    committed = pd.read_csv(draw.out, keep_default_na=False, dtype={"key": str, "votes": str})
     pd.testing.assert_frame_equal(again.astype(str), committed.astype(str))
     split = committed["agreement"] != "both"
     assert (committed.loc[~split, "votes"].isin(["00", "11"])).all()
     assert (committed.loc[~split, "ironic"].astype(str) == committed.loc[~split, "votes"].str[0]).all()
     ruled = committed.loc[split, "key"].map(third["ironic"]).astype(int)
     assert (committed.loc[split, "ironic"] == ruled * (1 - committed.loc[split, "unsure"])).all()
+
+
+def test_second_airline_draw_is_exactly_the_merge_of_its_raw_annotations():
+    """``airline_tweets_irony_test2.csv`` is what ``data/irony/merge_airline_draws.py 2`` makes of the committed raw
+    annotations (third-reader and unsure rules), and a split without a ruling is refused."""
+    merge = _merge_script()
+    _assert_merged_from_raw(merge, 2)
+    third = merge.read(merge.DRAWS[2].third).set_index("key")
     with pytest.raises(ValueError, match="without a third reader"):
-        merge.merge_batch(15, third.iloc[:0])
+        merge.merge_batch(merge.DRAWS[2], 15, third.iloc[:0])
+
+
+def test_third_airline_draw_follows_its_sampling_rule_and_is_the_merge_of_its_raw_annotations():
+    """Session 21's third airline test draw: batch 16 (the last 250 of draw 2's picks, dropped there by its deadline)
+    then every pool tweet no earlier draw or training set holds, in ``default_rng(2121)``'s order, as batches 17-20 of
+    288, 288, 288 and 287 (a batch that missed the labelling deadline is dropped whole); it shares no tweet with the
+    other sets, and the file is the merge of its committed raw annotations."""
+    from pipeline.analysis.tags.irony_fit import (
+        AIRLINE_IRONY,
+        AIRLINE_TEST2,
+        AIRLINE_TEST3,
+        AIRLINE_TRAINING,
+        CHECKLIST_CASES,
+        REPO,
+        airline_tweet_pool,
+    )
+
+    challenge = REPO.parent / "shared" / "data" / "challenge"
+    if not (challenge / CHECKLIST_CASES).is_file() or not AIRLINE_TEST3.is_file():
+        pytest.skip("shared challenge data absent, or the third draw not yet merged")
+    read = lambda p: pd.read_csv(p, keep_default_na=False, dtype={"key": str})  # noqa: E731
+    test3 = read(AIRLINE_TEST3)
+    pool = airline_tweet_pool(challenge)["key"]
+    rest = pool[~pool.isin(set(read(AIRLINE_IRONY)["key"]) | set(read(AIRLINE_TRAINING)["key"]))].to_numpy()
+    picked2 = rest[np.random.default_rng(1820).choice(len(rest), 1000, replace=False)]
+    left = np.array([k for k in rest if k not in set(picked2)])
+    assert len(left) == 1151
+    order = left[np.random.default_rng(2121).permutation(len(left))]
+    batches = {16: list(picked2[750:])}
+    for b, (lo, hi) in zip((17, 18, 19, 20), ((0, 288), (288, 576), (576, 864), (864, 1151))):
+        batches[b] = list(order[lo:hi])
+    kept = sorted(set(test3["batch"]))
+    assert kept and set(kept) <= set(batches)
+    assert list(test3["key"]) == [k for b in kept for k in batches[b]]
+    others = set(read(AIRLINE_IRONY)["key"]) | set(read(AIRLINE_TRAINING)["key"]) | set(read(AIRLINE_TEST2)["key"])
+    assert not others & set(test3["key"])
+    assert set(test3["ironic"]) == {0, 1} and not (test3["unsure"].eq(1) & test3["ironic"].eq(1)).any()
+    assert (test3.loc[test3["ironic"] == 1, "note"].str.len() > 5).all()
+    _assert_merged_from_raw(_merge_script(), 3)

@@ -36,8 +36,9 @@ Validation (never trained on):
   other styles (not real reviews), with stars and text only;
 - the UCI Amazon + Yelp sentences read for irony (``data/irony/uci_sentences_irony_labels.csv``): real text;
 - 1,200 real customer tweets to US airlines read for irony (``data/irony/airline_tweets_irony_labels.csv``,
-  session 18), text only and with the annotators' sentiment; and, once merged, the second draw of 750
-  (``airline_tweets_irony_test2.csv``, session 20), which decided that the tweets enter the shipped design.
+  session 18), text only and with the annotators' sentiment; the second draw of 750
+  (``airline_tweets_irony_test2.csv``, session 20), which decided that the tweets enter the shipped design; and,
+  once merged, the third (``airline_tweets_irony_test3.csv``, session 21), which chose nothing.
 
 Choices made on the training data only: the review and review-sentence models' C (5-fold CV, scored on the IMDB
 labels, tweets always in the training folds), the word model's C (leave-one-writer-out on the product reviews) and
@@ -103,6 +104,8 @@ AIRLINE_IRONY = IRONY_DATA / "airline_tweets_irony_labels.csv"
 AIRLINE_TRAINING = IRONY_DATA / "airline_tweets_irony_train.csv"
 # the second airline test draw (session 19): reserved for the decision written in data/irony/README.md
 AIRLINE_TEST2 = IRONY_DATA / "airline_tweets_irony_test2.csv"
+# the third (session 21): the rest of the pool + draw 2's dropped batch 16, never used to choose a design
+AIRLINE_TEST3 = IRONY_DATA / "airline_tweets_irony_test3.csv"
 CHECKLIST_CASES = Path("checklist_sentiment_ribeiro2020") / "cases.parquet"  # under the challenge folder
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 SENTENCE_C_GRID = (0.1, 0.3, 1.0)
@@ -302,6 +305,8 @@ def fit(
     layers: tuple[int, ...] = EMBED_LAYERS,
     customer: pd.DataFrame | None = None,
     customer_in_stack: bool = True,
+    cap_customer_weight: bool = True,
+    out_of_fold: dict | None = None,
 ) -> dict:
     """Fit the five models, validate, and return the JSON-able model dict. Sentences are encoded by
     :func:`cached_embed` (``cache``: its folder, or none) pooling the MiniLM ``layers``, which the model file records
@@ -312,7 +317,10 @@ def fit(
     customer tweets to train on, with ``text``, ``ironic`` and ``sentiment`` (default: none, session 15's design; the
     CLI passes :data:`AIRLINE_TRAINING`, as the shipped model was fitted: see ``data/irony/README.md``);
     ``customer_in_stack``: ``False`` keeps the customer tweets out of the stack (weight 0 there, still scored out of
-    fold; the shipped design since session 20, which the CLI uses), so only the base models learn from them."""
+    fold; the shipped design since session 20, which the CLI uses), so only the base models learn from them;
+    ``cap_customer_weight``: scale the customer tweets' total weight down to the written reviews' (default; ``False``
+    only for the session 21 probe); ``out_of_fold``: a dict that, if given, receives the out-of-fold stack scores of
+    every training row (``stack``, ``text_only``) and its ``source`` (0 IMDB, 1 product, 2 customer tweet)."""
     from sklearn.model_selection import StratifiedKFold
 
     embed = cached_embed(cache, layers)
@@ -353,7 +361,7 @@ def fit(
     # the customer tweets weigh no more in all than the written reviews: at their full 2,000 they outweigh them, and
     # as their irony is all in complaints the stack learns "irony is negative" and 5-star mock praise sinks
     # (candidate 1 of session 18: written validation 0.867 -> 0.814)
-    if len(y_cust) > n_prod > 0:
+    if cap_customer_weight and len(y_cust) > n_prod > 0:
         w_all[source == 2] *= n_prod / len(y_cust)
     w_tw = np.ones(len(y_tw))
     # strata as before for IMDB and products (same folds when no customer tweets), two more for the customer tweets
@@ -430,6 +438,8 @@ def fit(
         oof_stack[te] = _lr(1.0).fit(x_all[tr], y_all[tr], sample_weight=w_stack[tr]).predict_proba(x_all[te])[:, 1]
         oof_text[te] = _lr(1.0).fit(xt[tr], y_all[tr], sample_weight=w_stack[tr]).predict_proba(xt[te])[:, 1]
     in_cust = source == 2
+    if out_of_fold is not None:
+        out_of_fold.update(stack=oof_stack, text_only=oof_text, source=source)
     st = (y_lab == 0) | strong
     model.update(
         {
@@ -640,8 +650,8 @@ def validate(
         out.append(_record(name, uci.y[neg], s[neg], model, list(np.array(uci.texts)[neg])))
     # real customer tweets to airlines (session 18): ironic vs every other tweet, as a review corpus's regular side
     # spans complaints and praise alike; the annotators' agreed sentiment stands in for stars
-    draws = [(AIRLINE_IRONY, "")] + ([(AIRLINE_TEST2, ", second draw")] if AIRLINE_TEST2.is_file() else [])
-    for path, which in draws:
+    draws = [(AIRLINE_IRONY, ""), (AIRLINE_TEST2, ", second draw"), (AIRLINE_TEST3, ", third draw")]
+    for path, which in [(p, w) for p, w in draws if p.is_file()]:
         air = labelled_airline(read_airline_tweets(challenge, path), embed)
         for basis, text_only in (("text only", True), ("with the annotators' sentiment", False)):
             name = f"customer tweets to US airlines{which}, real text read by two annotators ({basis})"

@@ -1,5 +1,9 @@
-"""Merge session 19's second airline draw (batches 13-15, annotators A and B, splits decided by a blind third reader)
-into ``airline_tweets_irony_test2.csv``, with the same columns and conventions as the first test set.
+"""Merge a double-annotated airline test draw (annotators A and B, splits decided by a blind third reader) into its
+test file, with the same columns and conventions as the first test set:
+
+- draw 2 (session 19): batches 13-15 of 250 -> ``airline_tweets_irony_test2.csv`` (batch 16 missed its deadline);
+- draw 3 (session 21): batch 16 (annotated in session 19, raw files in ``airline_test2_raw/``) and batches 17-20
+  (288, 288, 288, 287) -> ``airline_tweets_irony_test3.csv``.
 
 Conventions (those of ``airline_tweets_irony_labels.csv``, data/irony/README.md):
 - an annotator's ``unsure`` vote counts as ``ironic = 0``; ``unsure`` is 1 when either annotator was unsure, and such
@@ -7,17 +11,45 @@ Conventions (those of ``airline_tweets_irony_labels.csv``, data/irony/README.md)
 - ``sentiment`` is the agreed one, empty where A and B differ; ``votes`` is A's then B's ironic vote;
 - ``note``: both annotators' notes joined by "; " where they agree; "third reader: REASON (A: ...; B: ...)" on splits.
 
-Run from the repository root: ``python data/irony/merge_airline_test2.py``. Prints counts and Cohen's kappa.
+Run from the repository root: ``python data/irony/merge_airline_draws.py 2`` (or ``3``). Prints counts and Cohen's
+kappa. (Session 20 ran it as ``merge_airline_test2.py``, draw 2 only; the output is byte-identical.)
 """
 
+import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
 HERE = Path(__file__).resolve().parent
-RAW = HERE / "airline_test2_raw"
-BATCHES = (13, 14, 15)  # batch 16 missed the pre-registered deadline and is dropped whole
+
+
+class Draw(NamedTuple):
+    """Where a draw's raw annotations are (per batch), how many tweets each batch has, the third reader's rulings and
+    the merged file."""
+
+    raw: dict[int, Path]
+    size: dict[int, int]
+    third: Path
+    out: Path
+
+
+DRAWS = {
+    # batch 16 missed draw 2's pre-registered deadline and was dropped whole
+    2: Draw(
+        {b: HERE / "airline_test2_raw" for b in (13, 14, 15)},
+        dict.fromkeys((13, 14, 15), 250),
+        HERE / "airline_test2_raw" / "third_reader.csv",
+        HERE / "airline_tweets_irony_test2.csv",
+    ),
+    3: Draw(
+        {16: HERE / "airline_test2_raw", **{b: HERE / "airline_test3_raw" for b in (17, 18, 19, 20)}},
+        {16: 250, 17: 288, 18: 288, 19: 288, 20: 287},
+        HERE / "airline_test3_raw" / "third_reader.csv",
+        HERE / "airline_tweets_irony_test3.csv",
+    ),
+}
 
 
 def read(path: Path) -> pd.DataFrame:
@@ -29,10 +61,18 @@ def irony_vote(annotation: pd.DataFrame) -> pd.Series:
     return annotation["ironic"].astype(int).where(annotation["unsure"].astype(int) == 0, 0)
 
 
-def merge_batch(batch: int, third: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    a, b = read(RAW / f"labels_{batch}_A.csv"), read(RAW / f"labels_{batch}_B.csv")
-    if list(a["key"]) != list(b["key"]) or len(a) != 250:
-        raise ValueError(f"batch {batch}: A and B do not cover the same 250 keys in the same order")
+def annotations(draw: Draw, batch: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Annotator A's and B's raw labels of one batch of ``draw``."""
+    return tuple(read(draw.raw[batch] / f"labels_{batch}_{who}.csv") for who in "AB")
+
+
+def merge_batch(draw: Draw, batch: int, third: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """One batch's merged rows and its agreement figures. Raises ``ValueError`` if A and B do not cover the batch's
+    keys in the same order, or a split has no ruling in ``third`` (indexed by key)."""
+    a, b = annotations(draw, batch)
+    n = draw.size[batch]
+    if list(a["key"]) != list(b["key"]) or len(a) != n:
+        raise ValueError(f"batch {batch}: A and B do not cover the same {n} keys in the same order")
     vote = {"A": irony_vote(a), "B": irony_vote(b)}
     unsure = (a["unsure"].astype(int) | b["unsure"].astype(int)).astype(int)
     split = vote["A"] != vote["B"]
@@ -76,15 +116,15 @@ def merge_batch(batch: int, third: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
     return pd.DataFrame(rows), stats
 
 
-def main() -> None:
-    third = read(RAW / "third_reader.csv").set_index("key")
-    merged, stats = zip(*(merge_batch(b, third) for b in BATCHES))
+def main(which: int) -> None:
+    draw = DRAWS[which]
+    third = read(draw.third).set_index("key")
+    merged, stats = zip(*(merge_batch(draw, b, third) for b in draw.raw))
     out = pd.concat(merged, ignore_index=True)
-    out.to_csv(HERE / "airline_tweets_irony_test2.csv", index=False)
+    out.to_csv(draw.out, index=False)
     for s in stats:
         print(s)
-    a = pd.concat([read(RAW / f"labels_{b}_A.csv") for b in BATCHES], ignore_index=True)
-    b = pd.concat([read(RAW / f"labels_{b}_B.csv") for b in BATCHES], ignore_index=True)
+    a, b = (pd.concat(part, ignore_index=True) for part in zip(*(annotations(draw, k) for k in draw.raw)))
     print(
         "pooled kappa irony",
         round(cohen_kappa_score(irony_vote(a), irony_vote(b)), 3),
@@ -111,4 +151,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2)
