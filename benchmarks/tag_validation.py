@@ -15,6 +15,10 @@ each tag (``pipeline/analysis/tags/validation.json``) and a dated copy under ``b
 - ``sarcasm_cues`` on the irony validation labels (``data/irony/imdb_train_irony_validation.csv``: 300 IMDB
   train reviews drawn at random, labelled by reading): ROC-AUC of the cue score and precision/recall at its
   threshold.
+- ``mixed_sentiment`` and ``truncated_verdict`` (model-based, so checked on one named run) against two readers'
+  judgements of a stratified sample of that run's tagged reviews (``data/tag_judgements/``, README there: flagged and
+  unflagged reviews in equal numbers; recall re-weights the two strata by their sizes in the scored sample).
+  Skipped until the judgements are committed.
 CheckList's texts are short airline-domain templates, not movie reviews: the records say so.
 """
 
@@ -35,6 +39,7 @@ from pipeline.analysis.tags.lexical import contrast_score, negation_count, sarca
 from pipeline.text import clean_text
 
 ROOT = Path(__file__).resolve().parent.parent
+JUDGEMENTS = ROOT / "data" / "tag_judgements"
 NEGATED = [
     "simple negations: negative",
     "simple negations: not negative",
@@ -123,6 +128,77 @@ def cue_records(imdb: Path) -> dict[str, list[dict]]:
     }
 
 
+def stratified_precision_recall(flag: np.ndarray, judged: np.ndarray, scored: int, flagged: int) -> dict:
+    """Precision of a tag on its flagged sample rows and its recall in the whole scored sample, from a sample drawn
+    in two strata (``flag`` true / false; ``judged``: the reader's yes/no), each stratum weighted by its size
+    (``flagged`` of ``scored``) over its sampled rows."""
+    flag, judged = flag.astype(bool), judged.astype(bool)
+    precision = float(judged[flag].mean())
+    missed_rate = float(judged[~flag].mean())  # judged yes among the unflagged
+    found, missed = precision * flagged, missed_rate * (scored - flagged)
+    return {
+        "precision": round(precision, 4),
+        "recall": round(found / (found + missed), 4) if found + missed else None,
+        "judged_yes_among_unflagged": round(missed_rate, 4),
+    }
+
+
+def _reader_files(folder: Path, kind: str) -> dict[str, pd.DataFrame]:
+    """Reader letter → that reader's judgements of ``kind`` (``<kind>_<LETTER>.csv`` in ``folder``)."""
+    return {
+        f.stem.split("_")[-1]: pd.read_csv(f, keep_default_na=False) for f in sorted(folder.glob(f"{kind}_[A-Z].csv"))
+    }
+
+
+def judged_records(folder: Path = JUDGEMENTS) -> dict[str, list[dict]]:
+    """``mixed_sentiment`` and ``truncated_verdict`` records from the readers' judgements (per reader, and the pooled
+    figure as the record); empty until the judgement files exist."""
+    from sklearn.metrics import cohen_kappa_score
+
+    strata_file = folder / "strata.json"
+    if not strata_file.is_file():
+        return {}
+    strata = json.loads(strata_file.read_text())
+    today, out = date.today().isoformat(), {}
+    kinds = {
+        "mixed_sentiment": (
+            "mixed",
+            lambda r, keys: r["mixed"].astype(int).where(r["unsure"].astype(int) == 0, 0) == 1,
+        ),
+        # the tag claims the unread part is on the other side of the prediction
+        "truncated_verdict": (
+            "truncated",
+            lambda r, keys: r["sentiment"].to_numpy() == np.where(keys["pred"].to_numpy() == 1, "neg", "pos"),
+        ),
+    }
+    for tag, (kind, says_yes) in kinds.items():
+        keys = pd.read_csv(folder / f"{kind}_items.csv")
+        readers = _reader_files(folder, kind)
+        if not readers:
+            continue
+        flag = keys[tag].astype(bool).to_numpy()
+        st = strata[tag]
+        yes = {who: np.asarray(says_yes(r, keys)) for who, r in readers.items()}
+        per_reader = {who: stratified_precision_recall(flag, y, st["scored"], st["flagged"]) for who, y in yes.items()}
+        pooled = np.concatenate(list(yes.values()))
+        rec = {
+            "data": f"{len(keys)} reviews of run {strata['run']}'s scored sample ({len(keys) // 2} flagged, "
+            f"{len(keys) // 2} not), judged by {len(readers)} readers (data/tag_judgements/)",
+            "n": int(len(keys)),
+            **stratified_precision_recall(np.tile(flag, len(yes)), pooled, st["scored"], st["flagged"]),
+            "per_reader": per_reader,
+            "date": today,
+        }
+        if len(yes) == 2:
+            a, b = yes.values()
+            rec["readers_kappa"] = round(float(cohen_kappa_score(a, b)), 3)
+        if kind == "truncated":  # where the readers found no opposite verdict, was there any verdict at all?
+            vague = np.concatenate([r["sentiment"].isin(["mixed", "none"]).to_numpy() for r in readers.values()])
+            rec["flagged_judged_mixed_or_none"] = round(float(vague[np.tile(flag, len(yes))].mean()), 4)
+        out[tag] = [rec]
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--challenge", default=str(ROOT.parent / "shared" / "data" / "challenge"))
@@ -131,6 +207,7 @@ def main() -> int:
     records = json.loads(VALIDATION_FILE.read_text()) if VALIDATION_FILE.is_file() else {}
     records.update(checklist_records(Path(args.challenge)))
     records.update(cue_records(Path(args.imdb)))
+    records.update(judged_records())
     VALIDATION_FILE.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n")
     out = ROOT / "benchmarks" / "results" / f"tag-validation-{date.today().isoformat()}.json"
     out.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n")

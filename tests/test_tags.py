@@ -707,3 +707,59 @@ def test_third_airline_draw_follows_its_sampling_rule_and_is_the_merge_of_its_ra
     assert set(test3["ironic"]) == {0, 1} and not (test3["unsure"].eq(1) & test3["ironic"].eq(1)).any()
     assert (test3.loc[test3["ironic"] == 1, "note"].str.len() > 5).all()
     _assert_merged_from_raw(_merge_script(), 3)
+
+
+def test_reader_judgements_give_precision_on_the_flagged_and_recall_reweighted_by_stratum(tmp_path):
+    """``benchmarks/tag_validation.py`` turns readers' judgements of a flagged/unflagged sample into a record: precision
+    is the share of flagged rows judged yes; recall weights each stratum by its size in the scored sample, so misses
+    among the (many) unflagged count for more than their share of the sample; a verdict on the other side of the
+    prediction is what confirms ``truncated_verdict``."""
+    import json
+
+    from benchmarks.tag_validation import judged_records, stratified_precision_recall
+
+    flag = np.r_[np.ones(10), np.zeros(10)].astype(bool)
+    judged = np.r_[np.ones(8), np.zeros(2), np.ones(1), np.zeros(9)].astype(bool)
+    # 100 flagged of 1,000 scored: 80 found, 900 * 0.1 = 90 missed
+    r = stratified_precision_recall(flag, judged, scored=1000, flagged=100)
+    assert r["precision"] == 0.8 and r["judged_yes_among_unflagged"] == 0.1
+    assert r["recall"] == pytest.approx(80 / 170, abs=1e-4)
+    assert stratified_precision_recall(flag, flag, 1000, 100)["recall"] == 1.0
+
+    assert judged_records(tmp_path) == {}  # nothing judged yet
+    (tmp_path / "strata.json").write_text(
+        json.dumps(
+            {
+                "run": "r",
+                "mixed_sentiment": {"scored": 40, "flagged": 20},
+                "truncated_verdict": {"scored": 4, "flagged": 2},
+            }
+        )
+    )
+    pd.DataFrame({"number": [1, 2, 3, 4], "id": [5, 6, 7, 8], "mixed_sentiment": [True, False, True, False]}).to_csv(
+        tmp_path / "mixed_items.csv", index=False
+    )
+    # reader A agrees with the tag; B is unsure on item 1 (counts as no) and says yes to unflagged item 2
+    pd.DataFrame({"number": [1, 2, 3, 4], "mixed": [1, 0, 1, 0], "unsure": [0] * 4, "note": [""] * 4}).to_csv(
+        tmp_path / "mixed_A.csv", index=False
+    )
+    pd.DataFrame({"number": [1, 2, 3, 4], "mixed": [1, 1, 1, 0], "unsure": [1, 0, 0, 0], "note": [""] * 4}).to_csv(
+        tmp_path / "mixed_B.csv", index=False
+    )
+    keys = pd.DataFrame({"number": [1, 2, 3, 4], "id": [1, 2, 3, 4], "truncated_verdict": [True, True, False, False]})
+    keys.assign(pred=[1, 0, 1, 0]).to_csv(tmp_path / "truncated_items.csv", index=False)
+    pd.DataFrame({"number": [1, 2, 3, 4], "sentiment": ["neg", "none", "pos", "pos"], "note": [""] * 4}).to_csv(
+        tmp_path / "truncated_A.csv", index=False
+    )
+    rec = judged_records(tmp_path)
+    mixed = rec["mixed_sentiment"][0]
+    assert mixed["per_reader"]["A"]["precision"] == 1.0 and mixed["per_reader"]["A"]["recall"] == 1.0
+    assert (
+        mixed["per_reader"]["B"]["precision"] == 0.5 and mixed["per_reader"]["B"]["judged_yes_among_unflagged"] == 0.5
+    )
+    assert mixed["precision"] == 0.75 and "readers_kappa" in mixed and mixed["n"] == 4
+    trunc = rec["truncated_verdict"][0]
+    # item 1: predicted positive, read negative (confirmed); item 2: no verdict; item 4: predicted negative, read
+    # positive, not flagged (a miss)
+    assert trunc["precision"] == 0.5 and trunc["flagged_judged_mixed_or_none"] == 0.5
+    assert trunc["judged_yes_among_unflagged"] == 0.5 and "readers_kappa" not in trunc
