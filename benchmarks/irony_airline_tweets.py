@@ -2,11 +2,13 @@
 sentiment suite), each read for irony by two annotators (``data/irony/airline_tweets_irony_labels.csv``; sampling,
 rule, agreement and the decision written before scoring in ``data/irony/README.md``).
 
-    python benchmarks/irony_airline_tweets.py [--model irony_model.json --name NAME] ... [--test2 | --test3] [--out FILE]
+    python benchmarks/irony_airline_tweets.py [--model irony_model.json --name NAME] ... [--test2 | --test3]
+        [--out FILE]
 
 ``--test2`` scores the second test draw (``data/irony/airline_tweets_irony_test2.csv``, session 19) instead of the
-first; ``--test3`` the third (``airline_tweets_irony_test3.csv``, session 21). With several models, each after the first also gets its text-only AUC minus the first model's, with a paired
-bootstrap 95 % interval (the figure session 19's decision reads).
+first; ``--test3`` the third (``airline_tweets_irony_test3.csv``, session 21). With several models, each after the
+first also gets its text-only AUC minus the first model's, with a paired bootstrap 95 % interval (the figure session
+19's decision reads).
 
 The decisive figure (written down before any score) is the ROC-AUC of ``irony_score``, text only, ironic vs every
 other tweet. Also reported: with the annotators' agreed sentiment as the polarity (a stand-in for stars), ironic vs
