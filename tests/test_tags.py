@@ -603,13 +603,17 @@ def test_paired_auc_difference_is_zero_for_equal_scores_and_positive_for_a_bette
     assert back[0] == pytest.approx(-diff) and back[2] < 0
 
 
-def test_second_airline_draw_follows_its_sampling_rule_and_shares_no_tweet():
-    """Session 19's second airline test draw: the first 750 of the 1,000 tweets the pre-registered
-    rule picks (``default_rng(1820)`` over the pool minus the first test set and the training tweets, sorted by key),
-    in three batches of 250 (13-15; 16 was dropped by the labelling deadline), none shared with the first test set or the training tweets; every label decided."""
+def _read_keys(path) -> pd.DataFrame:
+    """An airline label file, keys kept as strings."""
+    return pd.read_csv(path, keep_default_na=False, dtype={"key": str})
+
+
+def _second_draw_picks(needed) -> tuple[np.ndarray, np.ndarray]:
+    """The pool keys left after the first test set and the training tweets (sorted by key), and the 1,000 of them
+    draw 2's pre-registered rule picks (``default_rng(1820)``); skips the test when the shared challenge data or the
+    merged file ``needed`` is absent."""
     from pipeline.analysis.tags.irony_fit import (
         AIRLINE_IRONY,
-        AIRLINE_TEST2,
         AIRLINE_TRAINING,
         CHECKLIST_CASES,
         REPO,
@@ -617,14 +621,22 @@ def test_second_airline_draw_follows_its_sampling_rule_and_shares_no_tweet():
     )
 
     challenge = REPO.parent / "shared" / "data" / "challenge"
-    if not (challenge / CHECKLIST_CASES).is_file() or not AIRLINE_TEST2.is_file():
-        pytest.skip("shared challenge data absent, or the second draw not yet merged")
-    read = lambda p: pd.read_csv(p, keep_default_na=False, dtype={"key": str})  # noqa: E731
-    test2, test1, train = read(AIRLINE_TEST2), read(AIRLINE_IRONY), read(AIRLINE_TRAINING)
-    used = set(test1["key"]) | set(train["key"])
+    if not (challenge / CHECKLIST_CASES).is_file() or not needed.is_file():
+        pytest.skip(f"shared challenge data absent, or {needed.name} not yet merged")
+    used = set(_read_keys(AIRLINE_IRONY)["key"]) | set(_read_keys(AIRLINE_TRAINING)["key"])
     rest = airline_tweet_pool(challenge).loc[lambda p: ~p["key"].isin(used), "key"].to_numpy()
+    return rest, rest[np.random.default_rng(1820).choice(len(rest), 1000, replace=False)]
+
+
+def test_second_airline_draw_follows_its_sampling_rule_and_shares_no_tweet():
+    """Session 19's second airline test draw: the first 750 of the 1,000 tweets the pre-registered
+    rule picks (``default_rng(1820)`` over the pool minus the first test set and the training tweets, sorted by key),
+    in three batches of 250 (13-15; 16 was dropped by the labelling deadline), none shared with the first test set or the training tweets; every label decided."""
+    from pipeline.analysis.tags.irony_fit import AIRLINE_TEST2
+
+    rest, picked = _second_draw_picks(AIRLINE_TEST2)
     assert len(rest) == 2151
-    picked = rest[np.random.default_rng(1820).choice(len(rest), 1000, replace=False)]
+    test2 = _read_keys(AIRLINE_TEST2)
     # batch 16 missed the pre-registered labelling deadline and was dropped whole: the first 750 picks remain
     assert list(test2["key"]) == list(picked[:750])
     assert list(test2["batch"].value_counts().sort_index().items()) == [(b, 250) for b in (13, 14, 15)]
@@ -675,25 +687,11 @@ def test_third_airline_draw_follows_its_sampling_rule_and_is_the_merge_of_its_ra
     then every pool tweet no earlier draw or training set holds, in ``default_rng(2121)``'s order, as batches 17-20 of
     288, 288, 288 and 287 (a batch that missed the labelling deadline is dropped whole); it shares no tweet with the
     other sets, and the file is the merge of its committed raw annotations."""
-    from pipeline.analysis.tags.irony_fit import (
-        AIRLINE_IRONY,
-        AIRLINE_TEST2,
-        AIRLINE_TEST3,
-        AIRLINE_TRAINING,
-        CHECKLIST_CASES,
-        REPO,
-        airline_tweet_pool,
-    )
+    from pipeline.analysis.tags.irony_fit import AIRLINE_IRONY, AIRLINE_TEST2, AIRLINE_TEST3, AIRLINE_TRAINING
 
-    challenge = REPO.parent / "shared" / "data" / "challenge"
-    if not (challenge / CHECKLIST_CASES).is_file() or not AIRLINE_TEST3.is_file():
-        pytest.skip("shared challenge data absent, or the third draw not yet merged")
-    read = lambda p: pd.read_csv(p, keep_default_na=False, dtype={"key": str})  # noqa: E731
-    test3 = read(AIRLINE_TEST3)
-    pool = airline_tweet_pool(challenge)["key"]
-    rest = pool[~pool.isin(set(read(AIRLINE_IRONY)["key"]) | set(read(AIRLINE_TRAINING)["key"]))].to_numpy()
-    picked2 = rest[np.random.default_rng(1820).choice(len(rest), 1000, replace=False)]
-    left = np.array([k for k in rest if k not in set(picked2)])
+    rest, picked2 = _second_draw_picks(AIRLINE_TEST3)
+    test3 = _read_keys(AIRLINE_TEST3)
+    left = rest[~np.isin(rest, picked2)]
     assert len(left) == 1151
     order = left[np.random.default_rng(2121).permutation(len(left))]
     batches = {16: list(picked2[750:])}
@@ -702,7 +700,7 @@ def test_third_airline_draw_follows_its_sampling_rule_and_is_the_merge_of_its_ra
     kept = sorted(set(test3["batch"]))
     assert kept and set(kept) <= set(batches)
     assert list(test3["key"]) == [k for b in kept for k in batches[b]]
-    others = set(read(AIRLINE_IRONY)["key"]) | set(read(AIRLINE_TRAINING)["key"]) | set(read(AIRLINE_TEST2)["key"])
+    others = set().union(*(_read_keys(f)["key"] for f in (AIRLINE_IRONY, AIRLINE_TRAINING, AIRLINE_TEST2)))
     assert not others & set(test3["key"])
     assert set(test3["ironic"]) == {0, 1} and not (test3["unsure"].eq(1) & test3["ironic"].eq(1)).any()
     assert (test3.loc[test3["ironic"] == 1, "note"].str.len() > 5).all()
