@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.analysis.tags.base import VALIDATION_FILE
+from pipeline.analysis.tags.base import REGISTRY, VALIDATION_FILE
 from pipeline.analysis.tags.irony_fit import VALIDATION, auc_ci, imdb_train_texts
 from pipeline.analysis.tags.lexical import contrast_score, negation_count, sarcasm_score
 from pipeline.text import clean_text
@@ -128,18 +128,22 @@ def cue_records(imdb: Path) -> dict[str, list[dict]]:
     }
 
 
-def stratified_precision_recall(flag: np.ndarray, judged: np.ndarray, scored: int, flagged: int) -> dict:
-    """Precision of a tag on its flagged sample rows and its recall in the whole scored sample, from a sample drawn
-    in two strata (``flag`` true / false; ``judged``: the reader's yes/no), each stratum weighted by its size
-    (``flagged`` of ``scored``) over its sampled rows."""
+def stratified_precision_recall(
+    flag: np.ndarray, judged: np.ndarray, scored: int, flagged: int, stratum: np.ndarray | None = None
+) -> dict:
+    """Precision and recall of ``flag`` in the whole scored sample, from readers' yes/no (``judged``) on a sample
+    drawn in two strata: ``stratum`` true (the ``flagged`` rows of ``scored`` by the rule the sample was drawn by)
+    and false, each sampled row standing for its stratum's size over its sampled rows. ``stratum`` defaults to
+    ``flag`` (the tag is the rule it was sampled by); a later rule's ``flag`` may cut across the strata."""
     flag, judged = flag.astype(bool), judged.astype(bool)
-    precision = float(judged[flag].mean())
-    missed_rate = float(judged[~flag].mean())  # judged yes among the unflagged
-    found, missed = precision * flagged, missed_rate * (scored - flagged)
+    stratum = flag if stratum is None else stratum.astype(bool)
+    weight = np.where(stratum, flagged / max(stratum.sum(), 1), (scored - flagged) / max((~stratum).sum(), 1))
+    found = float(weight[flag & judged].sum())
+    missed = float(weight[~flag & judged].sum())
     return {
-        "precision": round(precision, 4),
+        "precision": round(found / float(weight[flag].sum()), 4) if flag.any() else None,
         "recall": round(found / (found + missed), 4) if found + missed else None,
-        "judged_yes_among_unflagged": round(missed_rate, 4),
+        "judged_yes_among_unflagged": round(missed / float(weight[~flag].sum()), 4) if (~flag).any() else None,
     }
 
 
@@ -176,19 +180,26 @@ def judged_records(folder: Path = JUDGEMENTS) -> dict[str, list[dict]]:
         readers = _reader_files(folder, kind)
         if not readers:
             continue
-        flag = keys[tag].astype(bool).to_numpy()
+        stratum = keys[tag].astype(bool).to_numpy()  # the rule the sample was drawn by
+        # the rule that ships, where a later session changed it on other data (benchmarks/tag_rules.py)
+        flag = keys["shipped_flag"].astype(bool).to_numpy() if "shipped_flag" in keys else stratum
         st = strata[tag]
         yes = {who: np.asarray(says_yes(r, keys)) for who, r in readers.items()}
-        per_reader = {who: stratified_precision_recall(flag, y, st["scored"], st["flagged"]) for who, y in yes.items()}
+        per_reader = {
+            who: stratified_precision_recall(flag, y, st["scored"], st["flagged"], stratum) for who, y in yes.items()
+        }
         pooled = np.concatenate(list(yes.values()))
+        tiled = np.tile(flag, len(yes)), pooled, st["scored"], st["flagged"], np.tile(stratum, len(yes))
         rec = {
             "data": f"{len(keys)} reviews of run {strata['run']}'s scored sample ({len(keys) // 2} flagged, "
-            f"{len(keys) // 2} not), judged by {len(readers)} readers (data/tag_judgements/)",
+            f"{len(keys) // 2} not, by the rule in force then), judged by {len(readers)} readers "
+            "(data/tag_judgements/)",
             "n": int(len(keys)),
-            **stratified_precision_recall(np.tile(flag, len(yes)), pooled, st["scored"], st["flagged"]),
+            **stratified_precision_recall(*tiled),
             "per_reader": per_reader,
             "date": today,
         }
+        rec["rule"] = REGISTRY[tag].rule  # the rule ``flag`` is (the one in force)
         if len(yes) == 2:
             a, b = yes.values()
             rec["readers_kappa"] = round(float(cohen_kappa_score(a, b)), 3)
@@ -196,6 +207,65 @@ def judged_records(folder: Path = JUDGEMENTS) -> dict[str, list[dict]]:
             vague = np.concatenate([r["sentiment"].isin(["mixed", "none"]).to_numpy() for r in readers.values()])
             rec["flagged_judged_mixed_or_none"] = round(float(vague[np.tile(flag, len(yes))].mean()), 4)
         out[tag] = [rec]
+    return out
+
+
+def train_judged_records(folder: Path = JUDGEMENTS) -> dict[str, list[dict]]:
+    """Session 22's records on *train*-split reviews the run never saw (README there): ``mixed_sentiment`` on 240
+    reviews drawn at random (two batches, two readers each: precision and recall read directly), and
+    ``truncated_verdict`` on 100 of the unread parts it flags (precision only). Empty until the files exist."""
+    from sklearn.metrics import cohen_kappa_score
+
+    pool_file = folder / "train_pool.json"
+    if not pool_file.is_file():
+        return {}
+    pool, today, out = json.loads(pool_file.read_text()), date.today().isoformat(), {}
+    keys = pd.read_csv(folder / "train_mixed_items.csv")
+    yes: dict[str, np.ndarray] = {}  # "first" / "second" reader of each batch
+    for b in sorted(keys["batch"].unique()):
+        files = sorted(folder.glob(f"mixed_train{b}_[A-Z].csv"))
+        for slot, f in zip(("first", "second"), files):
+            r = pd.read_csv(f, keep_default_na=False)
+            said = ((r["mixed"].astype(int) == 1) & (r["unsure"].astype(int) == 0)).to_numpy()
+            yes.setdefault(slot, np.zeros(len(keys), bool))[(keys["batch"] == b).to_numpy()] = said
+    if len(yes) == 2:
+        flag = keys["mixed_sentiment"].astype(bool).to_numpy()
+        per = {w: stratified_precision_recall(flag, y, len(flag), int(flag.sum())) for w, y in yes.items()}
+        both = np.concatenate(list(yes.values()))
+        out["mixed_sentiment"] = [
+            {
+                "data": f"{len(keys)} IMDB train reviews run {pool['run']} never saw, drawn at random "
+                f"({int(flag.sum())} flagged), each judged by 2 readers (data/tag_judgements/, session 22)",
+                "n": int(len(keys)),
+                **stratified_precision_recall(np.tile(flag, 2), both, 2 * len(flag), 2 * int(flag.sum())),
+                "per_reader": per,
+                "readers_kappa": round(float(cohen_kappa_score(*yes.values())), 3),
+                "rule": REGISTRY["mixed_sentiment"].rule,
+                "date": today,
+            }
+        ]
+    keys = pd.read_csv(folder / "train_truncated_items.csv")
+    files = sorted(folder.glob("truncated_train_[A-Z].csv"))
+    if files:
+        opposite = np.where(keys["pred"].to_numpy() == 1, "neg", "pos")
+        said = {f.stem[-1]: pd.read_csv(f, keep_default_na=False)["sentiment"].to_numpy() for f in files}
+        hit = {w: s == opposite for w, s in said.items()}
+        rec = {
+            "data": f"{len(keys)} of the unread parts the tag flags in {pool['drawn']:,} IMDB train reviews run "
+            f"{pool['run']} never saw, judged by {len(files)} readers (data/tag_judgements/, session 22)",
+            "n": int(len(keys)),
+            "precision": round(float(np.mean([h.mean() for h in hit.values()])), 4),
+            "recall": None,  # only flagged parts were judged
+            "per_reader": {w: {"precision": round(float(h.mean()), 4)} for w, h in hit.items()},
+            "flagged_judged_mixed_or_none": round(
+                float(np.mean([np.isin(s, ["mixed", "none"]).mean() for s in said.values()])), 4
+            ),
+            "rule": REGISTRY["truncated_verdict"].rule,
+            "date": today,
+        }
+        if len(files) == 2:
+            rec["readers_kappa"] = round(float(cohen_kappa_score(*hit.values())), 3)
+        out["truncated_verdict"] = [rec]
     return out
 
 
@@ -207,7 +277,8 @@ def main() -> int:
     records = json.loads(VALIDATION_FILE.read_text()) if VALIDATION_FILE.is_file() else {}
     records.update(checklist_records(Path(args.challenge)))
     records.update(cue_records(Path(args.imdb)))
-    records.update(judged_records())
+    test, train = judged_records(), train_judged_records()
+    records.update({tag: test.get(tag, []) + train.get(tag, []) for tag in {*test, *train}})
     VALIDATION_FILE.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n")
     out = ROOT / "benchmarks" / "results" / f"tag-validation-{date.today().isoformat()}.json"
     out.write_text(json.dumps(records, indent=1, ensure_ascii=False) + "\n")

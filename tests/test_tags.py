@@ -761,3 +761,77 @@ def test_reader_judgements_give_precision_on_the_flagged_and_recall_reweighted_b
     # positive, not flagged (a miss)
     assert trunc["precision"] == 0.5 and trunc["flagged_judged_mixed_or_none"] == 0.5
     assert trunc["judged_yes_among_unflagged"] == 0.5 and "readers_kappa" not in trunc
+
+
+def test_mixed_rule_needs_clear_sentences_on_each_side_within_the_share_window():
+    """``MixedRule`` (the ``mixed_sentiment`` rule's parameters): a clear sentence on each side, the positive share
+    inside the window (inclusive); ``min_each`` asks for more clear sentences per side; short sentences are skipped."""
+    from pipeline.analysis.tags.model_based import MixedRule, MixedSentiment
+
+    rule = MixedRule()
+    assert MixedSentiment.rule_params == rule and "P(pos) ≥ 0.8" in MixedSentiment.rule
+    assert rule.flag(np.array([0.9, 0.1])) == (True, 0.5)
+    assert rule.flag(np.array([0.9, 0.9, 0.9, 0.1]))[0]  # share 0.75: on the edge, in
+    assert rule.flag(np.array([0.9, 0.9, 0.9, 0.9, 0.1])) == (False, 0.8)
+    assert not rule.flag(np.array([0.9, 0.6, 0.4]))[0]  # nothing clearly negative
+    two = MixedRule(min_each=2, share=(0.0, 1.0))
+    assert not two.flag(np.array([0.9, 0.1]))[0] and two.flag(np.array([0.9, 0.95, 0.1, 0.05]))[0]
+    assert "between" not in two.describe() and "≥2 sentence(s)" in two.describe()
+    text = "What a wonderful film this was. Bad. The plot made no sense at all."
+    assert rule.review_sentences(text) == ["What a wonderful film this was.", "The plot made no sense at all."]
+    assert MixedRule(min_words=7).review_sentences(text) == ["The plot made no sense at all."]
+
+
+def test_truncated_verdict_counts_an_unread_part_only_when_it_confidently_opposes_the_prediction():
+    from pipeline.analysis.tags.model_based import TruncatedVerdict
+
+    pred = np.array([1, 1, 0, 0, 1])
+    probs = np.array([0.25, 0.35, 0.75, 0.65, 0.1])
+    words = np.array([100, 100, 100, 100, 10])
+    assert TruncatedVerdict.disagrees(pred, probs, words, 0.7, 0).tolist() == [True, False, True, False, True]
+    assert TruncatedVerdict.disagrees(pred, probs, words, 0.7, 40).tolist() == [True, False, True, False, False]
+    assert TruncatedVerdict.disagrees(pred, probs, words, 0.8, 0).tolist() == [False, False, False, False, True]
+
+
+def test_a_later_rule_is_scored_on_a_sample_stratified_by_the_earlier_one(tmp_path):
+    """A rule that cuts across the strata the sample was drawn by: each judged row stands for its stratum's size
+    over its sampled rows, so a hit among the (rarely sampled) unflagged-by-then counts for more."""
+    from benchmarks.tag_validation import stratified_precision_recall, train_judged_records
+
+    stratum = np.r_[np.ones(4), np.zeros(4)].astype(bool)  # drawn: 4 of 10 flagged, 4 of 90 unflagged
+    flag = np.array([1, 1, 0, 0, 1, 0, 0, 0], bool)  # the new rule keeps 2 old flags and adds 1
+    judged = np.array([1, 0, 1, 0, 1, 1, 0, 0], bool)
+    r = stratified_precision_recall(flag, judged, scored=100, flagged=10, stratum=stratum)
+    # weights 2.5 (old flags) and 22.5 (old unflagged): found 2.5 + 22.5, flagged 2.5 * 2 + 22.5, missed 2.5 + 22.5
+    assert r["precision"] == pytest.approx(25 / 27.5, abs=1e-4)
+    assert r["recall"] == pytest.approx(0.5, abs=1e-4)
+    assert stratified_precision_recall(stratum, judged, 100, 10) == stratified_precision_recall(
+        stratum, judged, 100, 10, stratum
+    )
+
+    assert train_judged_records(tmp_path) == {}  # nothing drawn yet
+    (tmp_path / "train_pool.json").write_text(json.dumps({"run": "r", "drawn": 10}))
+    keys = pd.DataFrame({"batch": [1, 1, 2, 2], "number": [1, 2, 1, 2], "id": list("abcd")})
+    keys.assign(mixed_sentiment=[True, False, True, False]).to_csv(tmp_path / "train_mixed_items.csv", index=False)
+    for name, mixed in (("mixed_train1_A", [1, 0]), ("mixed_train1_B", [1, 1]), ("mixed_train2_C", [0, 0])):
+        pd.DataFrame({"number": [1, 2], "mixed": mixed, "unsure": [0, 0], "note": ["", ""]}).to_csv(
+            tmp_path / f"{name}.csv", index=False
+        )
+    pd.DataFrame({"number": [1, 2], "mixed": [1, 0], "unsure": [1, 0], "note": ["", ""]}).to_csv(
+        tmp_path / "mixed_train2_D.csv", index=False
+    )
+    trunc = pd.DataFrame({"number": [1, 2], "id": ["e", "f"], "pred": [1, 0], "truncated_verdict_dropped_prob": 0.5})
+    trunc.to_csv(tmp_path / "train_truncated_items.csv", index=False)
+    for who, said in (("E", ["neg", "neg"]), ("F", ["neg", "none"])):
+        pd.DataFrame({"number": [1, 2], "sentiment": said, "note": ["", ""]}).to_csv(
+            tmp_path / f"truncated_train_{who}.csv", index=False
+        )
+    rec = train_judged_records(tmp_path)
+    mixed = rec["mixed_sentiment"][0]
+    # first readers (A, C) say yes to item a only; second readers (B, D-unsure) to a and b
+    assert mixed["per_reader"]["first"]["precision"] == 0.5 and mixed["per_reader"]["second"]["precision"] == 0.5
+    assert mixed["per_reader"]["first"]["recall"] == 1.0 and mixed["per_reader"]["second"]["recall"] == 0.5
+    assert mixed["n"] == 4 and "≥1 sentence(s)" in mixed["rule"]
+    t = rec["truncated_verdict"][0]
+    # predicted positive and read negative confirms; predicted negative and read negative does not
+    assert t["precision"] == 0.5 and t["recall"] is None and t["flagged_judged_mixed_or_none"] == 0.25
