@@ -835,3 +835,23 @@ def test_a_later_rule_is_scored_on_a_sample_stratified_by_the_earlier_one(tmp_pa
     t = rec["truncated_verdict"][0]
     # predicted positive and read negative confirms; predicted negative and read negative does not
     assert t["precision"] == 0.5 and t["recall"] is None and t["flagged_judged_mixed_or_none"] == 0.25
+
+
+def test_random_fourier_features_approximate_the_rbf_kernel_from_a_seed_alone():
+    """The kernel text model stores three numbers (components, gamma, seed), not its weights: the same seed must give
+    the same features anywhere, and their dot products must approximate exp(-gamma |x - y|^2)."""
+    from pipeline.analysis.tags.irony import random_fourier_features, text_logits
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 16))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    rff = {"components": 20000, "gamma": 1.0, "seed": 0}
+    z = random_fourier_features(x, rff)
+    assert z.shape == (6, 20000) and np.array_equal(z, random_fourier_features(x.copy(), dict(rff)))
+    exact = np.exp(-1.0 * ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+    assert np.abs(z @ z.T - exact).max() < 0.05
+    assert not np.array_equal(z, random_fourier_features(x, {**rff, "seed": 1}))
+    coef = rng.normal(size=20000).tolist()
+    assert np.allclose(text_logits(x, {"coef": coef, "intercept": 0.5, "rff": rff}), z @ np.asarray(coef) + 0.5)
+    linear = {"coef": list(range(16)), "intercept": 0.0}  # a model file without rff is linear, as before
+    assert np.allclose(text_logits(x, linear), x @ np.arange(16))

@@ -161,6 +161,30 @@ def _logistic(x: np.ndarray, coef: list[float], intercept: float) -> np.ndarray:
     return x @ np.asarray(coef, dtype=float) + float(intercept)
 
 
+@cache
+def _fourier_weights(dim: int, components: int, gamma: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    # legacy RandomState: numpy keeps its streams fixed across versions, so the seed alone stands for the weights
+    rs = np.random.RandomState(seed)
+    w = rs.normal(scale=np.sqrt(2.0 * gamma), size=(dim, components)).astype(np.float32)
+    b = rs.uniform(0.0, 2.0 * np.pi, size=components).astype(np.float32)
+    return w, b
+
+
+def random_fourier_features(x: np.ndarray, rff: dict) -> np.ndarray:
+    """Random Fourier features (Rahimi & Recht 2007) of the rows of ``x``: ``sqrt(2/D) cos(xW + b)``, whose dot
+    products approximate the RBF kernel ``exp(-gamma |x - y|^2)``. ``rff``: ``components`` (D), ``gamma`` and the
+    ``seed`` that draws W and b, so a model file stores three numbers instead of the weights."""
+    w, b = _fourier_weights(x.shape[1], int(rff["components"]), float(rff["gamma"]), int(rff["seed"]))
+    return np.sqrt(2.0 / w.shape[1]) * np.cos(np.asarray(x, dtype=np.float32) @ w + b)
+
+
+def text_logits(review_vecs: np.ndarray, text_model: dict) -> np.ndarray:
+    """The review-level text model's logit: linear in the review vector, or in its random Fourier features when the
+    model records ``rff`` (session 22's kernel design)."""
+    x = random_fourier_features(review_vecs, text_model["rff"]) if text_model.get("rff") else review_vecs
+    return _logistic(x, text_model["coef"], text_model["intercept"])
+
+
 def bow_logits(texts: list[str], bow: dict) -> np.ndarray:
     """The word model's logit per cleaned text: tf-idf of its words and word pairs (lower-cased, sublinear tf, the
     vocabulary and idf stored in the model file) times the stored weights. Words outside the vocabulary count for
@@ -182,7 +206,7 @@ def feature_matrix(texts: list[str], sentence_emb: np.ndarray, owner: np.ndarray
     model)."""
     n = len(texts)
     pol = np.asarray(polarity, dtype=float)
-    z = _logistic(review_vectors(sentence_emb, owner, n), model["text"]["coef"], model["text"]["intercept"])
+    z = text_logits(review_vectors(sentence_emb, owner, n), model["text"])
     top1, top2 = sentence_peaks(
         _logistic(sentence_emb, model["sentence"]["coef"], model["sentence"]["intercept"]), owner, n
     )
