@@ -134,11 +134,12 @@ def decide_mixed(best: MixedRule, clf, run: Path) -> dict:
     return {"current": cur, "chosen": new, "ships": bool(ships), "flag_rate_in_sample": round(share, 4)}
 
 
-def truncated_features(ids: pd.Series, texts: list[str], clf) -> pd.DataFrame:
+def unread_words(texts: list[str], clf) -> np.ndarray:
+    """Words in each review's unread part, cut as the tag cuts it."""
     from pipeline.tokens import dropped_text
 
-    dropped = [dropped_text(t, clf.tokenizer, clf.truncation, 4 * clf.truncation.inner) for t in texts]
-    return pd.DataFrame({"id": ids.to_numpy(), "words": [len(d.split()) for d in dropped]})
+    cut = 4 * clf.truncation.inner
+    return np.array([len(dropped_text(t, clf.tokenizer, clf.truncation, cut).split()) for t in texts])
 
 
 def trunc_flags(c: float, m: int, prob: np.ndarray, pred: np.ndarray, words: np.ndarray) -> np.ndarray:
@@ -168,7 +169,7 @@ def opposite(reader: pd.DataFrame, pred: np.ndarray) -> np.ndarray:
 
 def choose_truncated(clf, imdb: Path) -> tuple[tuple[float, int], dict]:
     keys = pd.read_csv(JUDGEMENTS / "train_truncated_items.csv")
-    words = truncated_features(keys["id"], imdb_train_texts(keys["id"], imdb), clf)["words"].to_numpy()
+    words = unread_words(imdb_train_texts(keys["id"], imdb), clf)
     pred, prob = keys["pred"].to_numpy(), keys["truncated_verdict_dropped_prob"].to_numpy()
     files = sorted(JUDGEMENTS.glob("truncated_train_[A-Z].csv"))
     readers = {f.stem[-1]: opposite(pd.read_csv(f, keep_default_na=False), pred) for f in files}
@@ -183,7 +184,7 @@ def decide_truncated(best: tuple[float, int], clf, run: Path) -> dict:
     keys = pd.read_csv(JUDGEMENTS / "truncated_items.csv")
     tags = pd.read_parquet(run / "tags.parquet", columns=["id", "truncated_verdict_dropped_prob"]).set_index("id")
     texts = pd.read_parquet(run / "predictions.parquet", columns=["id", "text"]).set_index("id")["text"]
-    words = truncated_features(keys["id"], [texts.loc[i] for i in keys["id"]], clf)["words"].to_numpy()
+    words = unread_words([texts.loc[i] for i in keys["id"]], clf)
     prob = tags.loc[keys["id"], "truncated_verdict_dropped_prob"].to_numpy()
     pred, old = keys["pred"].to_numpy(), keys["truncated_verdict"].astype(bool).to_numpy()
     assert (trunc_flags(*CURRENT_TRUNC, prob, pred, words) == old).all()
