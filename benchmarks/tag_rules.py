@@ -22,6 +22,7 @@ import argparse
 import itertools
 import json
 import os
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -32,6 +33,9 @@ import pandas as pd
 
 from pipeline.analysis.tags.irony_fit import imdb_train_texts
 from pipeline.analysis.tags.model_based import MixedRule, MixedSentiment, TruncatedVerdict
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repo root, for benchmarks.*
+from benchmarks.tag_validation import says_mixed, says_opposite, train_mixed_readers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 JUDGEMENTS = ROOT / "data" / "tag_judgements"
@@ -86,10 +90,6 @@ def mixed_flags(rule: MixedRule, feats: list[tuple[np.ndarray, np.ndarray]]) -> 
     return np.array(flags)
 
 
-def mixed_yes(reader: pd.DataFrame) -> np.ndarray:
-    return ((reader["mixed"].astype(int) == 1) & (reader["unsure"].astype(int) == 0)).to_numpy()
-
-
 def rule_name(rule: MixedRule) -> str:
     return f"t{rule.confidence:g}_k{rule.min_each}_share{rule.share[0]:g}-{rule.share[1]:g}_w{rule.min_words}"
 
@@ -97,14 +97,8 @@ def rule_name(rule: MixedRule) -> str:
 def choose_mixed(clf, imdb: Path) -> tuple[MixedRule, dict]:
     keys = pd.read_csv(JUDGEMENTS / "train_mixed_items.csv")
     feats = sentence_probs(imdb_train_texts(keys["id"], imdb), clf)
-    readers: dict[str, np.ndarray] = {}
-    for b in (1, 2):  # each batch's two readers are "first" and "second" reader of the pooled 240
-        files = sorted(JUDGEMENTS.glob(f"mixed_train{b}_[A-Z].csv"))
-        assert len(files) == 2, files
-        for slot, f in zip(("first", "second"), files):
-            readers.setdefault(slot, np.zeros(len(keys), bool))[(keys["batch"] == b).to_numpy()] = mixed_yes(
-                pd.read_csv(f, keep_default_na=False)
-            )
+    readers = train_mixed_readers(JUDGEMENTS, keys)
+    assert readers, "each batch needs its two readers' files"
     current = mixed_flags(CURRENT_MIXED, feats)
     assert (current == keys["mixed_sentiment"].to_numpy()).all(), "the current rule no longer reproduces the tag"
     ones = np.ones(len(keys))
@@ -123,7 +117,9 @@ def decide_mixed(best: MixedRule, clf, run: Path) -> dict:
     assert (mixed_flags(CURRENT_MIXED, feats) == old).all(), "the current rule no longer reproduces the tag"
     # each stratum (the current rule's flag, by which session 21 drew) weighted by its size in the scored sample
     weight = np.where(old, strata["flagged"] / old.sum(), (strata["scored"] - strata["flagged"]) / (~old).sum())
-    readers = {f.stem[-1]: mixed_yes(pd.read_csv(f, keep_default_na=False)) for f in JUDGEMENTS.glob("mixed_[A-Z].csv")}
+    readers = {
+        f.stem[-1]: says_mixed(pd.read_csv(f, keep_default_na=False)) for f in JUDGEMENTS.glob("mixed_[A-Z].csv")
+    }
     new_flag = mixed_flags(best, feats)
     cur, new = pooled(old, readers, weight), pooled(new_flag, readers, weight)
     ships = best != CURRENT_MIXED and new["precision"] >= cur["precision"] + 0.10 and new["f1"] >= cur["f1"]
@@ -136,10 +132,7 @@ def decide_mixed(best: MixedRule, clf, run: Path) -> dict:
 
 def unread_words(texts: list[str], clf) -> np.ndarray:
     """Words in each review's unread part, cut as the tag cuts it."""
-    from pipeline.tokens import dropped_text
-
-    cut = 4 * clf.truncation.inner
-    return np.array([len(dropped_text(t, clf.tokenizer, clf.truncation, cut).split()) for t in texts])
+    return np.array([len(TruncatedVerdict.unread_part(t, clf).split()) for t in texts])
 
 
 def trunc_flags(c: float, m: int, prob: np.ndarray, pred: np.ndarray, words: np.ndarray) -> np.ndarray:
@@ -163,16 +156,12 @@ def trunc_scores(flag: np.ndarray, readers: dict[str, np.ndarray]) -> dict:
     }
 
 
-def opposite(reader: pd.DataFrame, pred: np.ndarray) -> np.ndarray:
-    return reader["sentiment"].to_numpy() == np.where(pred == 1, "neg", "pos")
-
-
 def choose_truncated(clf, imdb: Path) -> tuple[tuple[float, int], dict]:
     keys = pd.read_csv(JUDGEMENTS / "train_truncated_items.csv")
     words = unread_words(imdb_train_texts(keys["id"], imdb), clf)
     pred, prob = keys["pred"].to_numpy(), keys["truncated_verdict_dropped_prob"].to_numpy()
     files = sorted(JUDGEMENTS.glob("truncated_train_[A-Z].csv"))
-    readers = {f.stem[-1]: opposite(pd.read_csv(f, keep_default_na=False), pred) for f in files}
+    readers = {f.stem[-1]: says_opposite(pd.read_csv(f, keep_default_na=False)["sentiment"], pred) for f in files}
     table = {f"c{c:g}_m{m}": trunc_scores(trunc_flags(c, m, prob, pred, words), readers) for c, m in TRUNC_RULES}
     ok = [r for r in TRUNC_RULES if table[f"c{r[0]:g}_m{r[1]}"]["kept"] >= KEEP]
     best = max(ok, key=lambda r: (table[f"c{r[0]:g}_m{r[1]}"]["precision"], -r[0], -r[1]))
@@ -189,7 +178,7 @@ def decide_truncated(best: tuple[float, int], clf, run: Path) -> dict:
     pred, old = keys["pred"].to_numpy(), keys["truncated_verdict"].astype(bool).to_numpy()
     assert (trunc_flags(*CURRENT_TRUNC, prob, pred, words) == old).all()
     files = sorted(JUDGEMENTS.glob("truncated_[A-Z].csv"))
-    readers = {f.stem[-1]: opposite(pd.read_csv(f, keep_default_na=False), pred)[old] for f in files}
+    readers = {f.stem[-1]: says_opposite(pd.read_csv(f, keep_default_na=False)["sentiment"], pred)[old] for f in files}
     new_flag = trunc_flags(*best, prob, pred, words)
     cur, new = trunc_scores(old[old], readers), trunc_scores(new_flag[old], readers)
     ships = best != CURRENT_TRUNC and new["precision"] >= cur["precision"] + 0.10 and new["kept"] >= KEEP

@@ -147,6 +147,31 @@ def stratified_precision_recall(
     }
 
 
+def says_mixed(reader: pd.DataFrame) -> np.ndarray:
+    """A reader's ``mixed`` judgements as booleans (``unsure`` counts as no)."""
+    return ((reader["mixed"].astype(int) == 1) & (reader["unsure"].astype(int) == 0)).to_numpy()
+
+
+def says_opposite(sentiment, pred: np.ndarray) -> np.ndarray:
+    """Whether a reader's ``sentiment`` of an unread part is on the other side of the prediction ``pred`` (what
+    ``truncated_verdict`` claims)."""
+    return np.asarray(sentiment) == np.where(np.asarray(pred) == 1, "neg", "pos")
+
+
+def train_mixed_readers(folder: Path, keys: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Session 22's mixed judgements of the train sample (``keys``: ``batch`` per row), as a "first" and a "second"
+    reader over all rows (each batch had its own two readers); empty unless every batch has exactly two."""
+    yes = {slot: np.zeros(len(keys), bool) for slot in ("first", "second")}
+    for b in sorted(keys["batch"].unique()):
+        files = sorted(folder.glob(f"mixed_train{b}_[A-Z].csv"))
+        if len(files) != 2:
+            return {}
+        rows = (keys["batch"] == b).to_numpy()
+        for slot, f in zip(yes, files):
+            yes[slot][rows] = says_mixed(pd.read_csv(f, keep_default_na=False))
+    return yes
+
+
 def _reader_files(folder: Path, kind: str) -> dict[str, pd.DataFrame]:
     """Reader letter → that reader's judgements of ``kind`` (``<kind>_<LETTER>.csv`` in ``folder``)."""
     return {
@@ -165,15 +190,8 @@ def judged_records(folder: Path = JUDGEMENTS) -> dict[str, list[dict]]:
     strata = json.loads(strata_file.read_text())
     today, out = date.today().isoformat(), {}
     kinds = {
-        "mixed_sentiment": (
-            "mixed",
-            lambda r, keys: r["mixed"].astype(int).where(r["unsure"].astype(int) == 0, 0) == 1,
-        ),
-        # the tag claims the unread part is on the other side of the prediction
-        "truncated_verdict": (
-            "truncated",
-            lambda r, keys: r["sentiment"].to_numpy() == np.where(keys["pred"].to_numpy() == 1, "neg", "pos"),
-        ),
+        "mixed_sentiment": ("mixed", lambda r, keys: says_mixed(r)),
+        "truncated_verdict": ("truncated", lambda r, keys: says_opposite(r["sentiment"], keys["pred"])),
     }
     for tag, (kind, says_yes) in kinds.items():
         keys = pd.read_csv(folder / f"{kind}_items.csv")
@@ -221,14 +239,8 @@ def train_judged_records(folder: Path = JUDGEMENTS) -> dict[str, list[dict]]:
         return {}
     pool, today, out = json.loads(pool_file.read_text()), date.today().isoformat(), {}
     keys = pd.read_csv(folder / "train_mixed_items.csv")
-    yes: dict[str, np.ndarray] = {}  # "first" / "second" reader of each batch
-    for b in sorted(keys["batch"].unique()):
-        files = sorted(folder.glob(f"mixed_train{b}_[A-Z].csv"))
-        for slot, f in zip(("first", "second"), files):
-            r = pd.read_csv(f, keep_default_na=False)
-            said = ((r["mixed"].astype(int) == 1) & (r["unsure"].astype(int) == 0)).to_numpy()
-            yes.setdefault(slot, np.zeros(len(keys), bool))[(keys["batch"] == b).to_numpy()] = said
-    if len(yes) == 2:
+    yes = train_mixed_readers(folder, keys)
+    if yes:
         flag = keys["mixed_sentiment"].astype(bool).to_numpy()
         per = {w: stratified_precision_recall(flag, y, len(flag), int(flag.sum())) for w, y in yes.items()}
         both = np.concatenate(list(yes.values()))
@@ -247,9 +259,8 @@ def train_judged_records(folder: Path = JUDGEMENTS) -> dict[str, list[dict]]:
     keys = pd.read_csv(folder / "train_truncated_items.csv")
     files = sorted(folder.glob("truncated_train_[A-Z].csv"))
     if files:
-        opposite = np.where(keys["pred"].to_numpy() == 1, "neg", "pos")
         said = {f.stem[-1]: pd.read_csv(f, keep_default_na=False)["sentiment"].to_numpy() for f in files}
-        hit = {w: s == opposite for w, s in said.items()}
+        hit = {w: says_opposite(s, keys["pred"]) for w, s in said.items()}
         rec = {
             "data": f"{len(keys)} of the unread parts the tag flags in {pool['drawn']:,} IMDB train reviews run "
             f"{pool['run']} never saw, judged by {len(files)} readers (data/tag_judgements/, session 22)",

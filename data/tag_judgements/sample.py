@@ -33,16 +33,21 @@ def write_items(texts: list[str], path: Path) -> None:
             f.write(f"### ITEM {i}\n{' '.join(t.split())}\n\n")
 
 
-def main() -> None:
-    from pipeline.classifiers import load_classifier
-    from pipeline.text import clean_text
-    from pipeline.tokens import dropped_text
-
+def arguments(default_out: Path) -> argparse.Namespace:
+    """``--run``, ``--models-dir`` and ``--out`` (where the readers' item files go)."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", default="minilm-12k-128")
     ap.add_argument("--models-dir", default="models")
-    ap.add_argument("--out", type=Path, default=Path("/tmp/tj"))
-    a = ap.parse_args()
+    ap.add_argument("--out", type=Path, default=default_out)
+    return ap.parse_args()
+
+
+def main() -> None:
+    from pipeline.analysis.tags.model_based import TruncatedVerdict
+    from pipeline.classifiers import load_classifier
+    from pipeline.text import clean_text
+
+    a = arguments(Path("/tmp/tj"))
     run = Path(a.models_dir) / a.run
     preds = pd.read_parquet(run / "predictions.parquet")
     tags = pd.read_parquet(run / "tags.parquet")
@@ -57,8 +62,8 @@ def main() -> None:
 
     scored = d[d["truncated_verdict"].notna() & d["truncated"]].astype({"truncated_verdict": bool})
     trunc = draw(scored, "truncated_verdict", 50, rng)
-    clf = load_classifier(run)  # the tag's own cut: at most 4 windows of the dropped part
-    dropped = [dropped_text(t, clf.tokenizer, clf.truncation, 4 * clf.truncation.inner) for t in trunc["text"]]
+    clf = load_classifier(run)
+    dropped = [TruncatedVerdict.unread_part(t, clf) for t in trunc["text"]]
     write_items(dropped, a.out / "truncated_items.txt")
     keys = trunc[["id", "truncated_verdict", "pred"]].assign(number=range(1, len(trunc) + 1))
     keys[["number", "id", "truncated_verdict", "pred"]].to_csv(HERE / "truncated_items.csv", index=False)

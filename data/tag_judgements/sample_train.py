@@ -7,7 +7,6 @@ items the readers see (``OUT/*_items.txt``: text only) and the keys here (``trai
     python data/tag_judgements/sample_train.py [--run minilm-12k-128] [--models-dir models] [--out /tmp/tj22]
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -20,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sample import write_items  # noqa: E402
+from sample import arguments, write_items  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SEED = 2232
@@ -41,15 +40,11 @@ def unseen_train(run: Path) -> pd.DataFrame:
 
 
 def main() -> None:
+    from pipeline.analysis.tags.model_based import TruncatedVerdict
     from pipeline.classifiers import load_classifier
     from pipeline.text import clean_text
-    from pipeline.tokens import dropped_text
 
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--run", default="minilm-12k-128")
-    ap.add_argument("--models-dir", default="models")
-    ap.add_argument("--out", type=Path, default=Path("/tmp/tj22"))
-    a = ap.parse_args()
+    a = arguments(Path("/tmp/tj22"))
     run = Path(a.models_dir) / a.run
     a.out.mkdir(parents=True, exist_ok=True)
     pool = unseen_train(run)
@@ -71,8 +66,8 @@ def main() -> None:
 
     flagged = tagged[tagged["truncated_verdict"].eq(True)].reset_index(drop=True)
     trunc = flagged.iloc[rng.choice(len(flagged), 100, replace=False)].reset_index(drop=True)
-    clf = load_classifier(run)  # the tag's own cut: at most 4 windows of the dropped part
-    dropped = [dropped_text(t, clf.tokenizer, clf.truncation, 4 * clf.truncation.inner) for t in trunc["text"]]
+    clf = load_classifier(run)
+    dropped = [TruncatedVerdict.unread_part(t, clf) for t in trunc["text"]]
     write_items(dropped, a.out / "truncated_train_items.txt")
     keys = trunc[["id", "pred", "truncated_verdict_dropped_prob"]].assign(number=range(1, 101))
     keys[["number", "id", "pred", "truncated_verdict_dropped_prob"]].to_csv(

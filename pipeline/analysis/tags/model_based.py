@@ -110,13 +110,18 @@ class TruncatedVerdict(Tag):
         rows = rows[rows["truncated"]]
         if rows.empty:
             return pd.DataFrame({self.name: tag, f"{self.name}_dropped_prob": score})
-        # at most 4 windows of the dropped part: enough to read its verdict, bounded cost on huge reviews
-        dropped = [dropped_text(t, clf.tokenizer, clf.truncation, 4 * clf.truncation.inner) for t in rows["text"]]
+        dropped = [self.unread_part(t, clf) for t in rows["text"]]
         probs = clf.prob_positive(dropped)
         words = np.array([len(d.split()) for d in dropped])
         tag.loc[rows.index] = self.disagrees(rows["pred"].to_numpy(), probs, words, self.cutoff, self.min_words)
         score.loc[rows.index] = probs
         return pd.DataFrame({self.name: tag, f"{self.name}_dropped_prob": score})
+
+    @staticmethod
+    def unread_part(text: str, classifier) -> str:
+        """The part of ``text`` the classifier never read, decoded, as this tag scores it: at most 4 windows of it,
+        enough to read its verdict at a bounded cost on huge reviews."""
+        return dropped_text(text, classifier.tokenizer, classifier.truncation, 4 * classifier.truncation.inner)
 
     @staticmethod
     def disagrees(pred: np.ndarray, probs: np.ndarray, words: np.ndarray, cutoff: float, min_words: int) -> np.ndarray:
