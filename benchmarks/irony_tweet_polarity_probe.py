@@ -16,39 +16,27 @@ used as is (``band`` 0) or left unknown within ``band`` of 0.5. Writes
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from datetime import date
-from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import numpy as np
 
 from pipeline.analysis.tags import irony_fit as F
-from pipeline.analysis.tags.irony import irony_scores
-
-CHALLENGE = F.REPO.parent / "shared" / "data" / "challenge"
+from pipeline.analysis.tags.irony import irony_scores, review_vectors
 
 
-def review_vectors(lab: F.Labelled) -> np.ndarray:
-    """Mean sentence embedding per text."""
-    n = len(lab.y)
-    sums = np.zeros((n, lab.emb.shape[1]))
-    np.add.at(sums, lab.owner, lab.emb)
-    return sums / np.maximum(np.bincount(lab.owner, minlength=n), 1)[:, None]
+def text_vectors(lab: F.Labelled) -> np.ndarray:
+    """Each text's vector as the irony model builds it (its sentences' mean, re-normalised)."""
+    return review_vectors(lab.emb, lab.owner, len(lab.y))
 
 
 def main() -> None:
     from sklearn.linear_model import LogisticRegression
 
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--imdb", default=os.environ.get("IMDB_DATA", str(F.REPO.parent / "shared" / "data" / "imdb")))
-    ap.add_argument("--challenge", type=Path, default=CHALLENGE)
-    ap.add_argument("--cache", help="irony_fit's embedding cache folder")
-    ap.add_argument("--out", type=Path)
-    a = ap.parse_args()
+    a = F.probe_arguments(__doc__.splitlines()[0])
     model = json.loads(F.IRONY_MODEL.read_text())
     embed = F.cached_embed(a.cache, F.model_layers(model))
     train = F.labelled_airline(F.read_airline_tweets(a.challenge, F.AIRLINE_TRAINING), embed)
@@ -56,15 +44,15 @@ def main() -> None:
     sets = {
         "draw 1": F.labelled_airline(F.read_airline_tweets(a.challenge, F.AIRLINE_IRONY), embed),
         "draw 2": F.labelled_airline(F.read_airline_tweets(a.challenge, F.AIRLINE_TEST2), embed),
-        "IMDB validation": F.read_labelled(F.VALIDATION, Path(a.imdb), embed),
+        "IMDB validation": F.read_labelled(F.VALIDATION, a.imdb, embed),
         "written product validation": F.labelled_products(F.read_products(F.PRODUCT_VALIDATION), embed),
     }
     out = {"probe": __doc__.splitlines()[0], "date": date.today().isoformat(), "results": {}}
     for C in (0.1, 1.0):
         lr = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
-        lr.fit(review_vectors(train)[known], train.polarity[known])
+        lr.fit(text_vectors(train)[known], train.polarity[known])
         for name, lab in sets.items():
-            p = lr.predict_proba(review_vectors(lab))[:, 1]
+            p = lr.predict_proba(text_vectors(lab))[:, 1]
             given = ~np.isnan(lab.polarity)
             ironic = given & (lab.y == 1)
             r = {

@@ -21,7 +21,6 @@ Two refits (about 3 min each with the embedding cache) and one scoring pass. Wri
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from datetime import date
@@ -35,7 +34,6 @@ import pandas as pd
 from pipeline.analysis.tags import irony_fit as F
 from pipeline.analysis.tags.irony import _logistic, irony_scores
 
-CHALLENGE = F.REPO.parent / "shared" / "data" / "challenge"
 PARTS = {"training tweets": F.AIRLINE_TRAINING, "draw 1": F.AIRLINE_IRONY, "draw 2": F.AIRLINE_TEST2}
 
 
@@ -96,13 +94,8 @@ def inferred_polarity(challenge: Path, imdb: Path, cache: str | None) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--imdb", default=os.environ.get("IMDB_DATA", str(F.REPO.parent / "shared" / "data" / "imdb")))
-    ap.add_argument("--challenge", type=Path, default=CHALLENGE)
-    ap.add_argument("--cache", help="irony_fit's embedding cache folder")
-    ap.add_argument("--out", type=Path)
-    a = ap.parse_args()
-    imdb = Path(a.imdb)
+    a = F.probe_arguments(__doc__.splitlines()[0])
+    imdb = a.imdb
     tweets = all_labelled_tweets(a.challenge)
     out = {
         "probe": "more customer tweets / no weight cap / inferred polarity; nothing shipped",

@@ -742,6 +742,20 @@ def write_results(out: dict, dest: Path) -> None:
     print("wrote", dest)
 
 
+def probe_arguments(description: str) -> argparse.Namespace:
+    """The arguments the irony probes share: ``--imdb`` (default ``$IMDB_DATA`` or ``../shared/data/imdb``),
+    ``--challenge`` (``../shared/data/challenge``), ``--cache`` (the embedding cache folder) and ``--out`` (the results
+    file; ``None``: the probe's dated default)."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument(
+        "--imdb", type=Path, default=Path(os.environ.get("IMDB_DATA", REPO.parent / "shared" / "data" / "imdb"))
+    )
+    ap.add_argument("--challenge", type=Path, default=REPO.parent / "shared" / "data" / "challenge")
+    ap.add_argument("--cache", help="irony_fit's embedding cache folder")
+    ap.add_argument("--out", type=Path)
+    return ap.parse_args()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--imdb", default=os.environ.get("IMDB_DATA", str(REPO.parent / "shared" / "data" / "imdb")))
