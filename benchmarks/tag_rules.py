@@ -1,7 +1,7 @@
 """Choose the ``mixed_sentiment`` and ``truncated_verdict`` rules on train-split judgements, then decide on the
 test-split ones, by the rule written before any judgement (``data/tag_judgements/README.md``, "Session 22").
 
-    python benchmarks/tag_rules.py [--run minilm-12k-128] [--models-dir models] [--imdb ../shared/data/imdb]
+    python -m benchmarks.tag_rules [--run minilm-12k-128] [--models-dir models] [--imdb ../shared/data/imdb]
 
 - ``mixed_sentiment``: 36 rules (``MixedRule``: sentence confidence × clear sentences per side × positive-share
   window × minimum words) scored by F1 against each of the readers of 240 random unseen train reviews; the best
@@ -22,7 +22,6 @@ import argparse
 import itertools
 import json
 import os
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -31,11 +30,9 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 import numpy as np
 import pandas as pd
 
+from benchmarks.tag_validation import says_mixed, says_opposite, train_mixed_readers
 from pipeline.analysis.tags.irony_fit import imdb_train_texts
 from pipeline.analysis.tags.model_based import MixedRule, MixedSentiment, TruncatedVerdict
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: the repo root, for benchmarks.*
-from benchmarks.tag_validation import says_mixed, says_opposite, train_mixed_readers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 JUDGEMENTS = ROOT / "data" / "tag_judgements"
