@@ -143,6 +143,7 @@ class ChunkedResult:
     chunks: int
     resumed_chunks: int  # chunks found done from an earlier, interrupted run
     seconds: float
+    blank_rows: int = 0  # input rows with no text: not reviews, so not written (ids follow the written rows)
 
 
 # (frame of id, text, … reviews, on_rows(done_in_chunk) or None) -> the rows to write for them
@@ -171,13 +172,14 @@ def map_file(
     parts = ChunkParts(parts_dir(out), {"input": fingerprint, "model": identity, "chunk_rows": chunk_rows})
     t0 = time.perf_counter()
     parts.check(what)
-    chunks = resumed = reviews = 0
+    chunks = resumed = reviews = blank = 0
     schema = None
     with run_lock(parts.folder, "writing into"):
         parts.start()
         bar = progress(count_input_rows(src)) if progress else None
         for index, (file_rows, df) in enumerate(iter_reviews_file(src, chunk_rows)):
             chunks += 1
+            blank += file_rows - len(df)
             if parts.has(index):  # done before the interruption: read through, not redone
                 resumed += 1
                 reviews += len(df)
@@ -202,7 +204,7 @@ def map_file(
             bar.close()
         parts.merge(chunks, out, schema)
     parts.remove()
-    return ChunkedResult(out, reviews, chunks, resumed, time.perf_counter() - t0)
+    return ChunkedResult(out, reviews, chunks, resumed, time.perf_counter() - t0, blank)
 
 
 def _as_table(df: pd.DataFrame, schema, filename: str, rows_before: int, parts: Path):

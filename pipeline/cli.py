@@ -368,6 +368,8 @@ def _resumable_file_job(verb: str, output: str, job) -> int:
         return 130
     resumed = f" ({res.resumed_chunks} of {res.chunks} chunks from an earlier run)" if res.resumed_chunks else ""
     log.info("%s %d reviews in %.1f s%s → %s", verb, res.reviews, res.seconds, resumed, res.output)
+    if res.blank_rows:
+        log.warning("%d input rows have no text: not reviews, so not in the output", res.blank_rows)
     print(res.output)
     return 0
 

@@ -18,6 +18,8 @@ from .errors import DataError
 
 SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".json", ".txt")
 SEPARATORS = {".csv": ",", ".tsv": "\t"}  # the delimited formats, read by pandas' CSV reader
+# what a ".csv" may really be separated by: spreadsheets in many locales save ';', some exports tab or '|'
+OTHER_SEPARATORS = (";", "\t", "|")
 # the review's column, first match wins: ours, then the names common review exports use (Amazon's review_body and
 # reviewText, "Review Text", ...), matched without regard to case, spaces, '_' or '-'
 TEXT_COLUMNS = ("text", "review", "content", "review_text", "review_body", "body", "comment", "sentence")
@@ -46,7 +48,7 @@ UPLOAD_LIMITS = InputLimits(max_bytes=50 * MB, max_rows=5000, max_decoded_bytes=
 CLI_LIMITS = InputLimits(max_bytes=4096 * MB, max_rows=None, max_decoded_bytes=8192 * MB, max_text_chars=1_000_000)
 
 
-def read_reviews_file(path: str | Path, limits: InputLimits = CLI_LIMITS) -> pd.DataFrame:
+def read_reviews_file(path: str | Path, limits: InputLimits = CLI_LIMITS, keep_empty: bool = False) -> pd.DataFrame:
     """Reviews to score from CSV/TSV/Parquet/JSONL (a ``text``, ``review``, … column: :data:`TEXT_COLUMNS`) or TXT (one per
     line).
 
@@ -59,11 +61,14 @@ def read_reviews_file(path: str | Path, limits: InputLimits = CLI_LIMITS) -> pd.
     size = p.stat().st_size
     if size > limits.max_bytes:
         raise DataError(f"{p.name}: {_size(size)}; the limit is {_size(limits.max_bytes)}")
-    return parse_reviews(p.read_bytes(), p.name, limits)
+    return parse_reviews(p.read_bytes(), p.name, limits, keep_empty)
 
 
-def parse_reviews(raw: bytes, filename: str, limits: InputLimits = CLI_LIMITS) -> pd.DataFrame:
-    """Bytes of an uploaded or read file → ``id, text, …`` frame, within ``limits``."""
+def parse_reviews(
+    raw: bytes, filename: str, limits: InputLimits = CLI_LIMITS, keep_empty: bool = False
+) -> pd.DataFrame:
+    """Bytes of an uploaded or read file → ``id, text, …`` frame, within ``limits``; ``keep_empty``: as
+    :func:`normalise_reviews`."""
     suffix = Path(filename).suffix.lower()
     if suffix not in SUFFIXES:
         raise DataError(f"{filename}: unsupported file type (use .csv, .tsv, .parquet, .jsonl or .txt)")
@@ -73,8 +78,8 @@ def parse_reviews(raw: bytes, filename: str, limits: InputLimits = CLI_LIMITS) -
         df, more = _read_parquet(raw, filename, limits)
     else:
         df, more = _read_text_format(raw, filename, suffix, limits)
-    df = normalise_reviews(df, filename, limits)
-    if df.empty:
+    df = normalise_reviews(df, filename, limits, keep_empty=keep_empty)
+    if not df["text"].str.strip().ne("").any():
         raise DataError(f"{filename}: no non-empty reviews")
     df.attrs["rows_dropped"] = more
     return df
@@ -104,13 +109,20 @@ def restore_text_column(df: pd.DataFrame, own: str | None = None) -> pd.DataFram
 
 
 def normalise_reviews(
-    df: pd.DataFrame, filename: str, limits: InputLimits, first_row: int = 0, first_id: int = 0
+    df: pd.DataFrame,
+    filename: str,
+    limits: InputLimits,
+    first_row: int = 0,
+    first_id: int = 0,
+    keep_empty: bool = False,
 ) -> pd.DataFrame:
     """The rules every input passes, whole or in chunks: a text column (the first of :data:`TEXT_COLUMNS` the file has,
     renamed ``text``), missing text read as empty, no review over ``limits.max_text_chars`` (refused, with its row
     number), empty reviews dropped, and an ``id`` column when the file has none (the review's position among
     the kept ones). ``first_row``/``first_id``: rows and kept reviews before this chunk, so row numbers in
-    messages and generated ids are those of the whole file. May return an empty frame."""
+    messages and generated ids are those of the whole file. ``keep_empty``: keep empty reviews (as ``""``, every
+    row then keeps its place and its id is its row number), for outputs that give every input row back. May
+    return an empty frame."""
     col = find_column(df.columns, TEXT_COLUMNS)
     if col is None:
         found = [str(c) for c in df.columns][:10]
@@ -128,10 +140,46 @@ def normalise_reviews(
             f"{filename}: row {row + 1} is {int(lengths.max()):,} characters; the limit per review is "
             f"{limits.max_text_chars:,}"
         )
-    df = df[df["text"].str.strip() != ""].reset_index(drop=True)
+    if not keep_empty:
+        df = df[df["text"].str.strip() != ""].reset_index(drop=True)
     if "id" not in df.columns:
         df.insert(0, "id", [str(i) for i in range(first_id, first_id + len(df))])
     return df
+
+
+UTF8_HINT = "; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8.csv, or 'CSV UTF-8' in a spreadsheet)"
+
+
+def separator(header: str, suffix: str) -> str:
+    """The delimiter of a delimited file, from its header line: the suffix's own (',' for .csv, tab for .tsv)
+    unless the header has none of it but one of :data:`OTHER_SEPARATORS` (a ';' CSV from a spreadsheet)."""
+    own = SEPARATORS[suffix]
+    if own in header:
+        return own
+    return next((s for s in OTHER_SEPARATORS if s != own and s in header), own)
+
+
+def _parse_problem(exc: Exception, text: str | None, suffix: str, path: Path | None = None) -> str:
+    """What went wrong reading a file, for the one-line message; for JSON Lines, the first line that is not a
+    JSON object (pandas' own message gives a character position in the whole file)."""
+    if suffix == ".jsonl":
+        import json
+
+        lines = text.splitlines() if text is not None else path.open(encoding="utf-8")
+        try:
+            for i, line in enumerate(lines, 1):
+                if not line.strip():
+                    continue
+                try:
+                    ok = isinstance(json.loads(line), dict)
+                except ValueError:
+                    ok = False
+                if not ok:
+                    return f"line {i} is not a JSON object: {line.strip()[:60]!r}"
+        finally:
+            if hasattr(lines, "close"):
+                lines.close()
+    return f"{type(exc).__name__}: {str(exc)[:160]}"
 
 
 def _read_text_format(raw: bytes, filename: str, suffix: str, limits: InputLimits) -> tuple[pd.DataFrame, bool]:
@@ -140,14 +188,15 @@ def _read_text_format(raw: bytes, filename: str, suffix: str, limits: InputLimit
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(f"{filename}: not UTF-8 text (bad byte at position {exc.start})") from None
+        raise DataError(f"{filename}: not UTF-8 text (bad byte at position {exc.start}){UTF8_HINT}") from None
     cap = limits.max_rows
     try:
         if suffix == ".txt":
             lines = [ln.strip() for ln in text.splitlines()]
             df = pd.DataFrame({"text": [ln for ln in lines if ln]})
         elif suffix in SEPARATORS:
-            df = pd.read_csv(io.StringIO(text), sep=SEPARATORS[suffix], nrows=None if cap is None else cap + 1)
+            sep = separator(text[: text.find("\n") if "\n" in text else None], suffix)
+            df = pd.read_csv(io.StringIO(text), sep=sep, nrows=None if cap is None else cap + 1)
         else:
             df = pd.read_json(
                 io.StringIO(text),
@@ -157,7 +206,7 @@ def _read_text_format(raw: bytes, filename: str, suffix: str, limits: InputLimit
     except pd.errors.EmptyDataError:
         raise DataError(f"{filename}: the file is empty") from None
     except Exception as exc:  # noqa: BLE001 — pandas raises many types for malformed files
-        raise DataError(f"{filename}: cannot parse ({type(exc).__name__}: {str(exc)[:160]})") from None
+        raise DataError(f"{filename}: cannot parse ({_parse_problem(exc, text, suffix)})") from None
     more = cap is not None and len(df) > cap
     return (df.head(cap) if more else df), more
 
@@ -316,12 +365,16 @@ def _check_utf8(p: Path, block: int = 1 << 20) -> None:
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
-                raise DataError(f"{p.name}: not UTF-8 text (bad byte at position {offset + exc.start})") from None
+                raise DataError(
+                    f"{p.name}: not UTF-8 text (bad byte at position {offset + exc.start}){UTF8_HINT}"
+                ) from None
             offset += len(chunk)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            raise DataError(f"{p.name}: not UTF-8 text (bad byte at position {offset + exc.start})") from None
+            raise DataError(
+                f"{p.name}: not UTF-8 text (bad byte at position {offset + exc.start}){UTF8_HINT}"
+            ) from None
 
 
 def _raw_chunks_text(p: Path, suffix: str, chunk_rows: int):
@@ -339,7 +392,9 @@ def _raw_chunks_text(p: Path, suffix: str, chunk_rows: int):
         return
     try:
         if suffix in SEPARATORS:
-            reader = pd.read_csv(p, sep=SEPARATORS[suffix], chunksize=chunk_rows, encoding="utf-8")
+            with p.open(encoding="utf-8") as f:
+                sep = separator(f.readline(), suffix)
+            reader = pd.read_csv(p, sep=sep, chunksize=chunk_rows, encoding="utf-8")
         else:
             reader = pd.read_json(p, lines=True, chunksize=chunk_rows, encoding="utf-8")
         with reader:
@@ -349,7 +404,7 @@ def _raw_chunks_text(p: Path, suffix: str, chunk_rows: int):
     except DataError:
         raise
     except Exception as exc:  # noqa: BLE001 — pandas raises many types for malformed files
-        raise DataError(f"{p.name}: cannot parse ({type(exc).__name__}: {str(exc)[:160]})") from None
+        raise DataError(f"{p.name}: cannot parse ({_parse_problem(exc, None, suffix, p)})") from None
 
 
 def _raw_chunks_parquet(p: Path, chunk_rows: int, limits: InputLimits):

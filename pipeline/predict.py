@@ -20,7 +20,7 @@ from .chunked import ChunkedResult, map_file, parts_dir
 from .classifiers.base import LABELS, Classifier, score_texts
 from .inputs import DEFAULT_CHUNK_ROWS, restore_text_column
 
-__all__ = ["OUTPUT_COLUMNS", "PredictResult", "add_predictions", "parts_dir", "predict_file"]
+__all__ = ["OUTPUT_COLUMNS", "PredictResult", "add_predictions", "parts_dir", "predict_file", "score_rows"]
 
 OUTPUT_COLUMNS = ("prob_pos", "pred", "pred_label")  # added after the input's own columns
 PredictResult = ChunkedResult
@@ -33,6 +33,17 @@ def add_predictions(df: pd.DataFrame, probs: np.ndarray) -> pd.DataFrame:
     df["pred"] = (df["prob_pos"] >= 0.5).astype("int8")
     df["pred_label"] = np.where(df["pred"] == 1, LABELS[1], LABELS[0])
     return df
+
+
+def score_rows(
+    clf: Classifier, df: pd.DataFrame, batch: int = 64, on_batch: Callable[[int], None] | None = None
+) -> np.ndarray:
+    """P(positive) for every row of ``df`` (read with ``keep_empty=True``, so rows keep their places): NaN where the
+    text is empty, and only the other rows are scored (``on_batch(done)`` counts those)."""
+    has = (df["text"].str.strip() != "").to_numpy()
+    probs = np.full(len(df), np.nan)
+    probs[has] = score_texts(clf, df.loc[has, "text"].tolist(), batch, on_batch=on_batch)
+    return probs
 
 
 def predict_file(

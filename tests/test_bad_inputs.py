@@ -404,3 +404,85 @@ def test_explain_with_another_method_keeps_the_stored_rows(synthetic_run, tmp_pa
     expected = min(2, int((~preds["correct"]).sum())) + 1  # the model is near-perfect: maybe fewer than 2 errors
     assert ex.groupby("method")["id"].nunique().to_dict() == {"grad": expected, "shap": expected}
     assert len(ex) == 2 * expected
+
+
+# ---------------------------------------------------------------- 11. files as people save them (session 23)
+
+
+def test_semicolon_and_pipe_csv_files_are_read_by_their_header():
+    """A spreadsheet in many locales saves ';'; the header line decides, for whole and streamed reads alike."""
+    from pipeline.inputs import separator
+
+    for sep in (";", "|", "\t"):
+        raw = f"text{sep}label\nGreat, truly great{sep}1\nAwful{sep}0\n".encode()
+        df = parse_reviews(raw, "x.csv")
+        assert df["text"].tolist() == ["Great, truly great", "Awful"] and df["label"].tolist() == [1, 0]
+    assert separator("text,label", ".csv") == "," and separator("text", ".csv") == ","
+    assert separator("a,b;c", ".csv") == ","  # the suffix's own separator wins when the header has it
+
+
+def test_streamed_semicolon_csv_matches_a_whole_read(tmp_path):
+    from pipeline.inputs import iter_reviews_file
+
+    (tmp_path / "s.csv").write_text("text;stars\nGood film;5\nBad film;1\nOk;3\n")
+    chunks = [df for _, df in iter_reviews_file(tmp_path / "s.csv", chunk_rows=2)]
+    assert pd.concat(chunks)["text"].tolist() == ["Good film", "Bad film", "Ok"]
+
+
+def test_bad_jsonl_line_and_non_utf8_say_where_and_how_to_fix(tmp_path):
+    from pipeline.inputs import iter_reviews_file
+
+    raw = b'{"text": "fine"}\n\n{not json\n{"text": "never read"}\n'
+    with pytest.raises(DataError, match=r"line 3 is not a JSON object: '\{not json'"):
+        parse_reviews(raw, "x.jsonl")
+    (tmp_path / "x.jsonl").write_bytes(raw)
+    with pytest.raises(DataError, match="line 3 is not a JSON object"):
+        list(iter_reviews_file(tmp_path / "x.jsonl"))
+    with pytest.raises(DataError, match="bad byte at position 9.*save it as UTF-8"):
+        parse_reviews('text\n"Caf\xe9 au lait"\n'.encode("latin-1"), "x.csv")
+
+
+def test_keep_empty_gives_every_row_back_in_its_place():
+    raw = b"text,n\nfirst,1\n,2\n   ,3\nlast,4\n"
+    assert parse_reviews(raw, "x.csv")["n"].tolist() == [1, 4]  # scoring drops rows with no text
+    kept = parse_reviews(raw, "x.csv", keep_empty=True)
+    assert kept["n"].tolist() == [1, 2, 3, 4] and kept["id"].tolist() == ["0", "1", "2", "3"]
+    assert kept["text"].tolist() == ["first", "", "   ", "last"]
+    with pytest.raises(DataError, match="no non-empty reviews"):
+        parse_reviews(b"text\n \n\n", "x.csv", keep_empty=True)
+
+
+def test_upload_scoring_leaves_blank_rows_unscored_in_place(baseline_run):
+    from pipeline.classifiers import load_classifier, score_texts
+    from pipeline.predict import score_rows
+
+    clf = load_classifier(baseline_run)
+    df = parse_reviews(b"text,n\nA superb film.,1\n ,2\nDull and awful.,3\n", "x.csv", UPLOAD_LIMITS, keep_empty=True)
+    probs = score_rows(clf, df)
+    assert np.isnan(probs[1]) and not np.isnan(probs[[0, 2]]).any()
+    assert np.allclose(probs[[0, 2]], score_texts(clf, ["A superb film.", "Dull and awful."], 64))
+
+
+def test_tag_file_keeps_every_row_reads_partial_labels_and_refuses_its_input(imdb_run, tmp_path):
+    """Rows with no text come back untagged in their place; label issues are found among the labelled rows only
+    (a NaN label once crashed cleanlab and lost the whole file); the input is never overwritten."""
+    from pipeline.analysis.tags.runner import tag_file
+
+    texts = ["A wonderful, moving film.", "", "Dull, boring and far too long.", "Great acting, great story."]
+    texts += ["Awful. I walked out.", "   ", "Not bad at all, I enjoyed it.", "The worst film this year."]
+    src = pd.DataFrame({"text": texts, "label": [1, 1, 0, 1, 0, 0, None, "neg"], "mine": range(8)})
+    src.to_csv(tmp_path / "in.csv", index=False)
+    out = tag_file(imdb_run, tmp_path / "in.csv", tmp_path / "out.csv", ["label_issue", "negation"])
+    back = pd.read_csv(tmp_path / "out.csv")
+    assert len(out) == len(back) == 8 and back["mine"].tolist() == list(range(8))
+    blank = back["tag_note"] == "empty text: not tagged"
+    assert blank.tolist() == [False, True, False, False, False, True, False, False]
+    assert back.loc[blank, ["negation", "label_issue"]].isna().all().all()
+    assert back.loc[~blank, "negation"].notna().all()
+    unlabelled = back["label_issue_note"] == "not computed: no label on this row"
+    assert back.index[unlabelled].tolist() == [6]  # row 7's 'neg' is a label
+    scored = ~blank & ~unlabelled
+    assert back.loc[scored, "label_issue"].notna().all() and back.loc[scored, "label_issue_quality"].between(0, 1).all()
+    with pytest.raises(ValueError, match="is the input file"):
+        tag_file(imdb_run, tmp_path / "in.csv", tmp_path / "." / "in.csv", ["negation"])
+    assert (tmp_path / "in.csv").read_text() == src.to_csv(index=False)  # the input file is untouched

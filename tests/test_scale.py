@@ -97,7 +97,7 @@ def test_predict_streams_resumes_and_matches_a_whole_read(baseline_run, tmp_path
         predict_file(clf, src, out, model_id=model, batch=64, chunk_rows=20)
     resumed = StopsAfter(clf, calls=None)
     res = predict_file(resumed, src, out, model_id=model, batch=64, chunk_rows=10)
-    assert (res.chunks, res.resumed_chunks, res.reviews) == (6, 2, 57)
+    assert (res.chunks, res.resumed_chunks, res.reviews, res.blank_rows) == (6, 2, 57, 3)
     assert resumed.scored == 57 - 18  # chunks 1–2 held 20 rows, two of them blank: not scored again
     assert not parts_dir(out).exists() and pq.ParquetFile(out).metadata.num_row_groups == 6
 

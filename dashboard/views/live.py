@@ -2,15 +2,18 @@
 
 import time
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard import explain_ui, state
 from pipeline.analysis.perturb import variants
-from pipeline.classifiers import score_texts
 from pipeline.errors import DataError
 from pipeline.inputs import UPLOAD_LIMITS, parse_reviews, restore_text_column
+from pipeline.predict import score_rows
 from pipeline.render import csv_safe
+
+BLANK = "empty text: not scored"  # the prediction cell of an uploaded row with no text
 
 EXAMPLES = {
     "(write your own)": "",
@@ -112,21 +115,21 @@ with tab_batch:
         done = st.session_state.get("batch_result")
         if done is None or done[0] != key:
             try:
-                df = parse_reviews(up.getvalue(), up.name, UPLOAD_LIMITS)
+                # every row comes back in its place; rows with no text are listed, not scored
+                df = parse_reviews(up.getvalue(), up.name, UPLOAD_LIMITS, keep_empty=True)
             except DataError as exc:
                 st.session_state["batch_result"] = (key, None, str(exc), 0.0)
             else:
+                n = int((df["text"].str.strip() != "").sum())
                 bar = st.progress(0.0, text="scoring…")
                 t0 = time.perf_counter()
-                probs = score_texts(
-                    clf,
-                    df["text"].tolist(),
-                    64,
-                    on_batch=lambda n: bar.progress(n / len(df), text=f"scoring… {n:,}/{len(df):,}"),
+                df["prob_pos"] = score_rows(
+                    clf, df, 64, on_batch=lambda k: bar.progress(k / n, text=f"scoring… {k:,}/{n:,}")
                 )
                 bar.empty()
-                df["prob_pos"] = probs
-                df["prediction"] = ["positive" if p >= 0.5 else "negative" for p in probs]
+                df["prediction"] = np.select(
+                    [df["prob_pos"].isna(), df["prob_pos"] >= 0.5], [BLANK, "positive"], "negative"
+                )
                 df = restore_text_column(df)  # the file's own name for its text column, as uploaded
                 st.session_state["batch_result"] = (key, df, None, time.perf_counter() - t0)
         _, df, error, seconds = st.session_state["batch_result"]
@@ -138,6 +141,10 @@ with tab_batch:
                     f"The file has more than {UPLOAD_LIMITS.max_rows:,} reviews: the first {UPLOAD_LIMITS.max_rows:,} "
                     "were scored here. Score the whole file with: python -m pipeline predict --run RUN --input FILE"
                 )
-            st.success(f"Scored {len(df):,} reviews in {seconds:.1f} s.")
+            blank = int((df["prediction"] == BLANK).sum())
+            st.success(
+                f"Scored {len(df) - blank:,} reviews in {seconds:.1f} s."
+                + (f" {blank:,} rows have no text: listed, not scored." if blank else "")
+            )
             st.dataframe(df, hide_index=True, width="stretch")
             st.download_button("Download scored CSV", csv_safe(df), file_name="scored.csv", mime="text/csv")

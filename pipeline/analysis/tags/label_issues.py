@@ -56,7 +56,21 @@ class LabelIssue(Tag):
     )
 
     def detect(self, ctx: TagContext) -> pd.DataFrame:
+        """Rows without a label (a reviews file may label only some) are left NA with a ``label_issue_note``;
+        cleanlab sees the labelled rows only, as one set."""
         p = ctx.predictions
-        out = label_issue_frame(p["label"].to_numpy(), p["prob_pos"].to_numpy())
-        out.index = p.index
+        has = p["label"].notna().to_numpy()
+        if has.all():
+            out = label_issue_frame(p["label"].to_numpy(), p["prob_pos"].to_numpy())
+            out.index = p.index
+            return out
+        found = label_issue_frame(p["label"].to_numpy()[has], p["prob_pos"].to_numpy()[has])
+        out = pd.DataFrame(
+            {self.name: pd.Series(pd.NA, index=p.index, dtype="boolean"), "label_issue_quality": np.nan},
+            index=p.index,
+        )
+        out.loc[has, self.name] = found[self.name].to_numpy()
+        out.loc[has, "label_issue_quality"] = found["label_issue_quality"].to_numpy()
+        out[f"{self.name}_note"] = np.where(has, "", "not computed: no label on this row")
+        log.info("label issues: %d of %d rows have no label and are left out", int((~has).sum()), len(p))
         return out

@@ -246,7 +246,9 @@ def tag_file(
     sampling). The run's model columns are written too (``prob_pos``, ``pred`` …) since the tags were computed from
     them. A label that disagrees with the stars or the model too often to be about sentiment (an irony label, say;
     :mod:`.sentiment_label`) is not read, with a warning and a note on the tags that needed it; the column is
-    written back as it came.
+    written back as it came. Every input row is written back in its place: a row with empty text gets NA tags and
+    ``tag_note`` "empty text: not tagged". ``output_path`` may not be the input file (the CSV writer defuses
+    spreadsheet formulas, which would alter the user's own text).
     """
     from ...classifiers import load_classifier
     from ...inputs import read_reviews_file
@@ -255,8 +257,14 @@ def tag_file(
     out = Path(output_path)
     if out.suffix.lower() not in (".csv", ".parquet", ".jsonl"):
         raise ValueError(f"--output {out.name}: use a .csv, .parquet or .jsonl file name")
+    if out.resolve() == Path(input_path).resolve():
+        raise ValueError(f"--output {out}: is the input file; write the tagged rows to another file")
     names = _check_names(names)
-    df = read_reviews_file(input_path)
+    whole = read_reviews_file(input_path, keep_empty=True)  # every row goes back; empty ones are not tagged
+    empty = whole["text"].str.strip() == ""
+    if empty.any():
+        log.warning("%d of %d rows have no text: written back untagged (tag_note says so)", empty.sum(), len(whole))
+    df = whole[~empty]
     frame = _file_frame(df)
     wants_model = any(MODEL in REGISTRY[n].needs or REGISTRY[n].reads & set(MODEL_COLUMNS) for n in names)
     # a label is read only once the run's model agrees it is about sentiment (sentiment_label), so the model is
@@ -279,11 +287,16 @@ def tag_file(
     added = [c for c in frame.columns if c not in ("id", "text", "label", "rating")]  # what scoring added
     new = pd.concat([frame[added], tags.drop(columns=["id"])], axis=1)
     # an input column named like one we add (a file tagged before, say) is kept, renamed, never overwritten
-    clash = {c: f"{c}_input" for c in df.columns if c in new.columns}
+    clash = {c: f"{c}_input" for c in whole.columns if c in [*new.columns, "tag_note"]}
     if clash:
         log.warning("input columns renamed to keep them: %s", ", ".join(f"{a} → {b}" for a, b in clash.items()))
+    if empty.any():  # every input row, in its place; the empty ones with NA tags and a note
+        new = new.set_axis(df.index).reindex(whole.index)
+        new["tag_note"] = pd.Series("", index=whole.index).where(~empty, "empty text: not tagged")
+    else:
+        new = new.set_axis(df.index)
     # the rows go back as they came: the text column keeps the file's own name ('Review Text', review_body)
-    result = restore_text_column(pd.concat([df.rename(columns=clash), new], axis=1), df.attrs.get("text_column"))
+    result = restore_text_column(pd.concat([whole.rename(columns=clash), new], axis=1), whole.attrs.get("text_column"))
     if out.suffix.lower() == ".csv":  # formulas defused: the CSV is meant to be opened in a spreadsheet
         atomic_write_text(out, csv_safe(result))
     elif out.suffix.lower() == ".jsonl":
