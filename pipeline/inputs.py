@@ -18,8 +18,9 @@ from .errors import DataError
 
 SUFFIXES = (".csv", ".tsv", ".parquet", ".jsonl", ".json", ".txt")
 SEPARATORS = {".csv": ",", ".tsv": "\t"}  # the delimited formats, read by pandas' CSV reader
-# what a ".csv" may really be separated by: spreadsheets in many locales save ';', some exports tab or '|'
-OTHER_SEPARATORS = (";", "\t", "|")
+# what a delimited file may really be separated by: spreadsheets in many locales save ';' in a ".csv", some exports
+# tab or '|', and a ".tsv" is sometimes comma-separated
+OTHER_SEPARATORS = (",", ";", "\t", "|")
 # the review's column, first match wins: ours, then the names common review exports use (Amazon's review_body and
 # reviewText, "Review Text", ...), matched without regard to case, spaces, '_' or '-'
 TEXT_COLUMNS = ("text", "review", "content", "review_text", "review_body", "body", "comment", "sentence")

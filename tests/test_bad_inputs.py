@@ -419,6 +419,7 @@ def test_semicolon_and_pipe_csv_files_are_read_by_their_header():
         assert df["text"].tolist() == ["Great, truly great", "Awful"] and df["label"].tolist() == [1, 0]
     assert separator("text,label", ".csv") == "," and separator("text", ".csv") == ","
     assert separator("a,b;c", ".csv") == ","  # the suffix's own separator wins when the header has it
+    assert separator("text,label", ".tsv") == "," and separator("text\tlabel", ".tsv") == "\t"
 
 
 def test_streamed_semicolon_csv_matches_a_whole_read(tmp_path):
