@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .inputs import label_numbers, separator
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +49,11 @@ def _standardize(df: pd.DataFrame, split: str, origin: str) -> pd.DataFrame:
         raise DataError(f"{origin}: needs columns 'text' and 'label', found {list(df.columns)}")
     if len(df) == 0:
         raise DataError(f"{origin}: the {split} split has no rows")
-    labels = pd.to_numeric(df["label"], errors="coerce")
+    labels = label_numbers(df["label"])  # 0/1, or positive/negative as many exports write them
     bad = ~labels.isin([0, 1])
     if bad.any():
         examples = df.loc[bad, "label"].astype(str).unique()[:5].tolist()
-        raise DataError(f"{origin}: {int(bad.sum())} {split} labels are not 0/1 (e.g. {examples})")
+        raise DataError(f"{origin}: {int(bad.sum())} {split} labels are not 0/1 or positive/negative (e.g. {examples})")
     out = pd.DataFrame(
         {
             "id": df["id"].astype(str) if "id" in df.columns else [f"{split}/{i}" for i in range(len(df))],
@@ -83,10 +84,18 @@ def _with_datasets(builder: str, files: dict[str, str], origin: str) -> dict[str
 
     datasets.disable_progress_bars()
     try:
-        ds = datasets.load_dataset(builder, data_files=files)
+        ds = datasets.load_dataset(builder, data_files=files, **_csv_options(builder, files))
     except Exception as exc:  # datasets raises many types for unreadable files
         raise DataError(f"{origin}: cannot read ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
     return {k: ds[k].to_pandas() for k in files}
+
+
+def _csv_options(builder: str, files: dict[str, str]) -> dict:
+    """For a CSV, its separator as its header line shows it (a spreadsheet's ';' CSV): :func:`inputs.separator`."""
+    if builder != "csv":
+        return {}
+    with open(next(iter(files.values())), encoding="utf-8", errors="replace") as f:
+        return {"sep": separator(f.readline(), ".csv")}
 
 
 def _load_hub() -> dict[str, pd.DataFrame]:

@@ -160,6 +160,17 @@ def separator(header: str, suffix: str) -> str:
     return next((s for s in OTHER_SEPARATORS if s != own and s in header), own)
 
 
+# label words read as sentiment wherever a file's label is (training data, tag --input); anything else stays as is
+LABEL_WORDS = {"positive": 1, "pos": 1, "negative": 0, "neg": 0}
+
+
+def label_numbers(values: pd.Series) -> pd.Series:
+    """A label column as numbers: 0/1 as given, 'positive'/'pos'/'negative'/'neg' (any case, spaces) as 1/0, and
+    NaN for anything else (the caller says what it does with those)."""
+    words = values.map(lambda v: LABEL_WORDS.get(str(v).strip().lower(), v) if isinstance(v, str) else v)
+    return pd.to_numeric(words, errors="coerce")
+
+
 def _parse_problem(exc: Exception, text: str | None, suffix: str, path: Path | None = None) -> str:
     """What went wrong reading a file, for the one-line message; for JSON Lines, the first line that is not a
     JSON object (pandas' own message gives a character position in the whole file)."""

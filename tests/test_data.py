@@ -158,3 +158,16 @@ def test_a_tab_separated_export_reads_whole_and_in_chunks_alike(tmp_path):
     assert whole["star_rating"].tolist() == [1, 5, 3] and whole["id"].tolist() == ["0", "1", "2"]
     chunks = pd.concat([df for _, df in iter_reviews_file(tmp_path / "r.tsv", chunk_rows=2)], ignore_index=True)
     pd.testing.assert_frame_equal(chunks, whole)
+
+
+def test_training_files_with_word_labels_and_semicolons(tmp_path):
+    """A train/test pair as spreadsheets export it: 'positive'/'negative' labels, ';' between columns."""
+    words = frame().assign(label=lambda d: d["label"].map({1: " Positive", 0: "neg"}))
+    words.to_csv(tmp_path / "train.csv", index=False, sep=";")
+    frame().to_csv(tmp_path / "test.csv", index=False)
+    frames, _ = load_raw(f"{tmp_path / 'train.csv'},{tmp_path / 'test.csv'}")
+    assert frames["train"]["label"].tolist() == frame()["label"].tolist()
+    assert frames["train"]["text"].tolist() == frame()["text"].tolist()
+    words.assign(label="maybe").to_csv(tmp_path / "train.csv", index=False)
+    with pytest.raises(DataError, match=r"20 train labels are not 0/1 or positive/negative \(e.g. \['maybe'\]\)"):
+        load_raw(f"{tmp_path / 'train.csv'},{tmp_path / 'test.csv'}")

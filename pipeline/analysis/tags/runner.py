@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...atomic import atomic_write_json, atomic_write_parquet, atomic_write_text, run_lock
-from ...inputs import find_column, restore_text_column
+from ...inputs import find_column, label_numbers, restore_text_column
 from ...runs import TAG_STATS, TAGS, load_run
 from .base import MODEL, MODEL_COLUMNS, REGISTRY, Tag, TagContext
 from .label_issues import LabelIssue
@@ -167,8 +167,7 @@ def _file_frame(df: pd.DataFrame) -> pd.DataFrame:
     frame = df[["id", "text"]].copy()
     label = find_column(df.columns, LABEL_COLUMNS)
     if label is not None:
-        lab = df[label].map(lambda v: {"positive": 1, "pos": 1, "negative": 0, "neg": 0}.get(str(v).strip().lower(), v))
-        lab = pd.to_numeric(lab, errors="coerce")
+        lab = label_numbers(df[label])
         frame["label"] = lab.where(lab.isin([0, 1]))
         _warn_unread(df[label], frame["label"], label, "0/1 or positive/negative")
     rating = find_column(df.columns, RATING_COLUMNS)
