@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .inputs import label_numbers, separator
+from .inputs import has_text, label_numbers, separator
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ def _standardize(df: pd.DataFrame, split: str, origin: str) -> pd.DataFrame:
             ),
         }
     )
-    empty = out["text"].str.strip() == ""
+    empty = ~has_text(out["text"])
     if empty.any():
         log.warning("%s: dropped %d empty %s texts", origin, int(empty.sum()), split)
         out = out[~empty].reset_index(drop=True)

@@ -49,6 +49,12 @@ UPLOAD_LIMITS = InputLimits(max_bytes=50 * MB, max_rows=5000, max_decoded_bytes=
 CLI_LIMITS = InputLimits(max_bytes=4096 * MB, max_rows=None, max_decoded_bytes=8192 * MB, max_text_chars=1_000_000)
 
 
+def has_text(texts: pd.Series) -> pd.Series:
+    """Which reviews are reviews: text that is not empty once whitespace is stripped (the one rule every input,
+    training data and output follows)."""
+    return texts.str.strip() != ""
+
+
 def read_reviews_file(path: str | Path, limits: InputLimits = CLI_LIMITS, keep_empty: bool = False) -> pd.DataFrame:
     """Reviews to score from CSV/TSV/Parquet/JSONL (a ``text``, ``review``, … column: :data:`TEXT_COLUMNS`) or TXT (one per
     line).
@@ -80,7 +86,7 @@ def parse_reviews(
     else:
         df, more = _read_text_format(raw, filename, suffix, limits)
     df = normalise_reviews(df, filename, limits, keep_empty=keep_empty)
-    if not df["text"].str.strip().ne("").any():
+    if not has_text(df["text"]).any():
         raise DataError(f"{filename}: no non-empty reviews")
     df.attrs["rows_dropped"] = more
     return df
@@ -142,13 +148,18 @@ def normalise_reviews(
             f"{limits.max_text_chars:,}"
         )
     if not keep_empty:
-        df = df[df["text"].str.strip() != ""].reset_index(drop=True)
+        df = df[has_text(df["text"])].reset_index(drop=True)
     if "id" not in df.columns:
         df.insert(0, "id", [str(i) for i in range(first_id, first_id + len(df))])
     return df
 
 
-UTF8_HINT = "; save it as UTF-8 (e.g. iconv -f latin1 -t utf-8 FILE > FILE.utf8.csv, or 'CSV UTF-8' in a spreadsheet)"
+def _not_utf8(filename: str, position: int) -> DataError:
+    """The one message for a file that is not UTF-8, whole or streamed: where, and how to convert it."""
+    return DataError(
+        f"{filename}: not UTF-8 text (bad byte at position {position}); save it as UTF-8 (e.g. iconv -f latin1 "
+        "-t utf-8 FILE > FILE.utf8.csv, or 'CSV UTF-8' in a spreadsheet)"
+    )
 
 
 def separator(header: str, suffix: str) -> str:
@@ -177,8 +188,7 @@ def _parse_problem(exc: Exception, text: str | None, suffix: str, path: Path | N
     if suffix == ".jsonl":
         import json
 
-        lines = text.splitlines() if text is not None else path.open(encoding="utf-8")
-        try:
+        with io.StringIO(text) if text is not None else path.open(encoding="utf-8") as lines:
             for i, line in enumerate(lines, 1):
                 if not line.strip():
                     continue
@@ -188,9 +198,6 @@ def _parse_problem(exc: Exception, text: str | None, suffix: str, path: Path | N
                     ok = False
                 if not ok:
                     return f"line {i} is not a JSON object: {line.strip()[:60]!r}"
-        finally:
-            if hasattr(lines, "close"):
-                lines.close()
     return f"{type(exc).__name__}: {str(exc)[:160]}"
 
 
@@ -200,14 +207,14 @@ def _read_text_format(raw: bytes, filename: str, suffix: str, limits: InputLimit
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise DataError(f"{filename}: not UTF-8 text (bad byte at position {exc.start}){UTF8_HINT}") from None
+        raise _not_utf8(filename, exc.start) from None
     cap = limits.max_rows
     try:
         if suffix == ".txt":
             lines = [ln.strip() for ln in text.splitlines()]
             df = pd.DataFrame({"text": [ln for ln in lines if ln]})
         elif suffix in SEPARATORS:
-            sep = separator(text[: text.find("\n") if "\n" in text else None], suffix)
+            sep = separator(text.partition("\n")[0], suffix)
             df = pd.read_csv(io.StringIO(text), sep=sep, nrows=None if cap is None else cap + 1)
         else:
             df = pd.read_json(
@@ -377,16 +384,12 @@ def _check_utf8(p: Path, block: int = 1 << 20) -> None:
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
-                raise DataError(
-                    f"{p.name}: not UTF-8 text (bad byte at position {offset + exc.start}){UTF8_HINT}"
-                ) from None
+                raise _not_utf8(p.name, offset + exc.start) from None
             offset += len(chunk)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            raise DataError(
-                f"{p.name}: not UTF-8 text (bad byte at position {offset + exc.start}){UTF8_HINT}"
-            ) from None
+            raise _not_utf8(p.name, offset + exc.start) from None
 
 
 def _raw_chunks_text(p: Path, suffix: str, chunk_rows: int):

@@ -18,7 +18,7 @@ import pandas as pd
 
 from .chunked import ChunkedResult, map_file, parts_dir
 from .classifiers.base import LABELS, Classifier, score_texts
-from .inputs import DEFAULT_CHUNK_ROWS, restore_text_column
+from .inputs import DEFAULT_CHUNK_ROWS, has_text, restore_text_column
 
 __all__ = ["OUTPUT_COLUMNS", "PredictResult", "add_predictions", "parts_dir", "predict_file", "score_rows"]
 
@@ -40,7 +40,7 @@ def score_rows(
 ) -> np.ndarray:
     """P(positive) for every row of ``df`` (read with ``keep_empty=True``, so rows keep their places): NaN where the
     text is empty, and only the other rows are scored (``on_batch(done)`` counts those)."""
-    has = (df["text"].str.strip() != "").to_numpy()
+    has = has_text(df["text"]).to_numpy()
     probs = np.full(len(df), np.nan)
     probs[has] = score_texts(clf, df.loc[has, "text"].tolist(), batch, on_batch=on_batch)
     return probs

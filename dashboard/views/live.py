@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import explain_ui, state
 from pipeline.analysis.perturb import variants
 from pipeline.errors import DataError
-from pipeline.inputs import UPLOAD_LIMITS, parse_reviews, restore_text_column
+from pipeline.inputs import UPLOAD_LIMITS, has_text, parse_reviews, restore_text_column
 from pipeline.predict import score_rows
 from pipeline.render import csv_safe
 
@@ -120,7 +120,7 @@ with tab_batch:
             except DataError as exc:
                 st.session_state["batch_result"] = (key, None, str(exc), 0.0)
             else:
-                n = int((df["text"].str.strip() != "").sum())
+                n = int(has_text(df["text"]).sum())
                 bar = st.progress(0.0, text="scoring…")
                 t0 = time.perf_counter()
                 df["prob_pos"] = score_rows(

@@ -60,17 +60,10 @@ class LabelIssue(Tag):
         cleanlab sees the labelled rows only, as one set."""
         p = ctx.predictions
         has = p["label"].notna().to_numpy()
+        found = label_issue_frame(p["label"].to_numpy()[has], p["prob_pos"].to_numpy()[has]).set_axis(p.index[has])
         if has.all():
-            out = label_issue_frame(p["label"].to_numpy(), p["prob_pos"].to_numpy())
-            out.index = p.index
-            return out
-        found = label_issue_frame(p["label"].to_numpy()[has], p["prob_pos"].to_numpy()[has])
-        out = pd.DataFrame(
-            {self.name: pd.Series(pd.NA, index=p.index, dtype="boolean"), "label_issue_quality": np.nan},
-            index=p.index,
-        )
-        out.loc[has, self.name] = found[self.name].to_numpy()
-        out.loc[has, "label_issue_quality"] = found["label_issue_quality"].to_numpy()
-        out[f"{self.name}_note"] = np.where(has, "", "not computed: no label on this row")
+            return found
         log.info("label issues: %d of %d rows have no label and are left out", int((~has).sum()), len(p))
+        out = found.astype({self.name: "boolean"}).reindex(p.index)  # NA where there is no label
+        out[f"{self.name}_note"] = np.where(has, "", "not computed: no label on this row")
         return out

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...atomic import atomic_write_json, atomic_write_parquet, atomic_write_text, run_lock
-from ...inputs import find_column, label_numbers, restore_text_column
+from ...inputs import find_column, has_text, label_numbers, restore_text_column
 from ...runs import TAG_STATS, TAGS, load_run
 from .base import MODEL, MODEL_COLUMNS, REGISTRY, Tag, TagContext
 from .label_issues import LabelIssue
@@ -260,7 +260,7 @@ def tag_file(
         raise ValueError(f"--output {out}: is the input file; write the tagged rows to another file")
     names = _check_names(names)
     whole = read_reviews_file(input_path, keep_empty=True)  # every row goes back; empty ones are not tagged
-    empty = whole["text"].str.strip() == ""
+    empty = ~has_text(whole["text"])
     if empty.any():
         log.warning("%d of %d rows have no text: written back untagged (tag_note says so)", empty.sum(), len(whole))
     df = whole[~empty]
@@ -285,15 +285,13 @@ def tag_file(
     tags = compute_tags(ctx, names, unread=unread)
     added = [c for c in frame.columns if c not in ("id", "text", "label", "rating")]  # what scoring added
     new = pd.concat([frame[added], tags.drop(columns=["id"])], axis=1)
+    new = new.reindex(whole.index)  # every input row, in its place; the empty ones with NA tags and a note
+    if empty.any():
+        new["tag_note"] = pd.Series("", index=whole.index).where(~empty, "empty text: not tagged")
     # an input column named like one we add (a file tagged before, say) is kept, renamed, never overwritten
-    clash = {c: f"{c}_input" for c in whole.columns if c in [*new.columns, "tag_note"]}
+    clash = {c: f"{c}_input" for c in whole.columns if c in new.columns}
     if clash:
         log.warning("input columns renamed to keep them: %s", ", ".join(f"{a} → {b}" for a, b in clash.items()))
-    if empty.any():  # every input row, in its place; the empty ones with NA tags and a note
-        new = new.set_axis(df.index).reindex(whole.index)
-        new["tag_note"] = pd.Series("", index=whole.index).where(~empty, "empty text: not tagged")
-    else:
-        new = new.set_axis(df.index)
     # the rows go back as they came: the text column keeps the file's own name ('Review Text', review_body)
     result = restore_text_column(pd.concat([whole.rename(columns=clash), new], axis=1), whole.attrs.get("text_column"))
     if out.suffix.lower() == ".csv":  # formulas defused: the CSV is meant to be opened in a spreadsheet
